@@ -1,0 +1,145 @@
+// Package state holds the model shared by the readers (Prefect and Kubernetes
+// clients), the planner and the applier: identity keys and plain-data objects.
+// Nothing in this package talks to a server.
+package state
+
+import (
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// System names the server an object lives on.
+type System string
+
+const (
+	Prefect    System = "prefect"
+	Kubernetes System = "kubernetes"
+)
+
+// Kinds of Prefect objects.
+const (
+	KindWorkPool  = "WorkPool"
+	KindWorkQueue = "WorkQueue"
+)
+
+// Key identifies one object across both systems. For Prefect objects,
+// Namespace holds the work pool's name of a queue (empty for pools). For
+// Kubernetes objects, Group is the API group ("" for core) and Namespace is
+// empty for cluster-scoped kinds.
+type Key struct {
+	System    System `json:"system"`
+	Group     string `json:"group,omitempty"`
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// PoolKey is the key of a work pool.
+func PoolKey(name string) Key { return Key{System: Prefect, Kind: KindWorkPool, Name: name} }
+
+// QueueKey is the key of a work queue in a pool.
+func QueueKey(pool, name string) Key {
+	return Key{System: Prefect, Kind: KindWorkQueue, Namespace: pool, Name: name}
+}
+
+// String renders the key the way users read it: WorkPool "gpu",
+// WorkQueue "gpu/default", ClusterRole "prefect-worker-role",
+// ServiceAccount "prefect/prefect-worker".
+func (k Key) String() string {
+	if k.Namespace == "" {
+		return fmt.Sprintf("%s %q", k.Kind, k.Name)
+	}
+	return fmt.Sprintf("%s %q", k.Kind, k.Namespace+"/"+k.Name)
+}
+
+// Less orders keys: system, kind, namespace, name.
+func (k Key) Less(o Key) bool {
+	if k.System != o.System {
+		return k.System < o.System
+	}
+	if k.Kind != o.Kind {
+		return k.Kind < o.Kind
+	}
+	if k.Group != o.Group {
+		return k.Group < o.Group
+	}
+	if k.Namespace != o.Namespace {
+		return k.Namespace < o.Namespace
+	}
+	return k.Name < o.Name
+}
+
+// SortKeys sorts keys in place with Less.
+func SortKeys(keys []Key) { sort.Slice(keys, func(i, j int) bool { return keys[i].Less(keys[j]) }) }
+
+// Pool is a Prefect work pool, as declared or as read. Pointer fields are
+// "not managed" when nil in a desired pool; a live pool always sets what the
+// server returned.
+type Pool struct {
+	Name             string         `json:"name"`
+	Type             string         `json:"type"`
+	Description      *string        `json:"description,omitempty"`
+	Paused           *bool          `json:"paused,omitempty"`
+	ConcurrencyLimit *int           `json:"concurrencyLimit,omitempty"`
+	BaseJobTemplate  map[string]any `json:"baseJobTemplate,omitempty"`
+
+	// Server-set, live only.
+	ID      string `json:"id,omitempty"`
+	Updated string `json:"updated,omitempty"`
+	Status  string `json:"status,omitempty"`
+}
+
+// Queue is a Prefect work queue of a pool. ConcurrencyLimit, Description,
+// Paused and Priority are "not managed" when nil in a desired queue.
+type Queue struct {
+	Pool             string  `json:"pool"`
+	Name             string  `json:"name"`
+	Description      *string `json:"description,omitempty"`
+	Priority         *int    `json:"priority,omitempty"`
+	ConcurrencyLimit *int    `json:"concurrencyLimit,omitempty"`
+	Paused           *bool   `json:"paused,omitempty"`
+
+	// Server-set, live only.
+	ID      string `json:"id,omitempty"`
+	Updated string `json:"updated,omitempty"`
+}
+
+// State is everything one side (desired or live) knows, keyed by identity.
+type State struct {
+	Pools   map[string]*Pool                   `json:"pools,omitempty"`
+	Queues  map[Key]*Queue                     `json:"-"`
+	Objects map[Key]*unstructured.Unstructured `json:"-"`
+	// SecretData holds desired Secret values by Secret key, read at sync
+	// time from the environment or files; never rendered.
+	SecretData map[Key]map[string][]byte `json:"-"`
+}
+
+// New returns an empty State.
+func New() *State {
+	return &State{
+		Pools:      map[string]*Pool{},
+		Queues:     map[Key]*Queue{},
+		Objects:    map[Key]*unstructured.Unstructured{},
+		SecretData: map[Key]map[string][]byte{},
+	}
+}
+
+// AddPool stores a pool.
+func (s *State) AddPool(p *Pool) { s.Pools[p.Name] = p }
+
+// AddQueue stores a queue.
+func (s *State) AddQueue(q *Queue) { s.Queues[QueueKey(q.Pool, q.Name)] = q }
+
+// QueuesOf returns a pool's queues sorted by name.
+func (s *State) QueuesOf(pool string) []*Queue {
+	var out []*Queue
+	for _, q := range s.Queues {
+		if q.Pool == pool {
+			out = append(out, q)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
