@@ -1,16 +1,19 @@
+// Command prefect-apply makes Prefect work pools, queues and the Kubernetes
+// objects their jobs need declarative. The commands live in internal/cli.
 package main
 
 import (
-	_ "github.com/invopop/jsonschema"
-	_ "github.com/santhosh-tekuri/jsonschema/v6"
-	_ "github.com/sergi/go-diff/diffmatchpatch"
-	_ "github.com/spf13/cobra"
-	_ "k8s.io/api/core/v1"
-	_ "k8s.io/apimachinery/pkg/api/resource"
-	_ "k8s.io/client-go/dynamic"
-	_ "k8s.io/client-go/tools/clientcmd"
-	_ "sigs.k8s.io/yaml"
-	_ "go.yaml.in/yaml/v3"
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/prefect-apply/prefect-apply/internal/cli"
 )
 
-func main() {}
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, cli.System(), os.Args[1:])
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,40 @@
+# prefect-apply: `make demo` runs the main job end to end, `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/prefect-apply/prefect-apply/internal/cli.Version=$(VERSION)
+BIN := bin/prefect-apply
+
+.PHONY: build test unit lint generate demo fuzz clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/prefect-apply
+
+# Every test: formatting and vet, unit tests, and the end-to-end tests against
+# the real servers (installed and started by hack/ on first use).
+test: lint
+	$(GO) test -count=1 -timeout 40m ./...
+
+# Unit tests only: no servers.
+unit:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Regenerate committed files: the JSON Schema and the embedded default job templates.
+generate:
+	$(GO) run ./hack/genschema
+	bash hack/prefect/gen-default-templates.sh
+
+# Fuzz the loader and validator for a while (FUZZTIME=5m make fuzz).
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./internal/config -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
+
+demo: build
+	bash hack/demo.sh
+
+clean:
+	rm -rf bin .cache

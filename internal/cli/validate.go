@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/prefect-apply/prefect-apply/internal/config"
+)
+
+// ValidateOptions are the flags of `validate`.
+type ValidateOptions struct {
+	IO    *IOStreams
+	Files []string
+	// LookupEnv resolves ${VAR}; the process environment when nil.
+	LookupEnv func(string) (string, bool)
+}
+
+func newValidateCmd(ios *IOStreams, runF func(*ValidateOptions) error) *cobra.Command {
+	opts := &ValidateOptions{IO: ios}
+	cmd := &cobra.Command{
+		Use:   "validate [-f FILE]...",
+		Short: "Check pools.yaml offline: syntax, schema, references and known mistakes",
+		Long: `Check one or more pools.yaml files without talking to any server.
+
+validate parses the YAML, checks it against the JSON Schema (the same one
+editors use), then checks what a schema cannot: unique names and priorities,
+that every service account, namespace, Secret key and PVC a job template uses
+is declared in the file (or listed under kubernetes.external), and the
+mistakes that make jobs fail at run time, such as a Prefect 2 {"job": ...}
+template or a job container that runs "prefect worker start".
+
+Every problem is reported at once, as FILE:LINE:COL: PATH: MESSAGE, sorted by
+position. Exit status: 0 when every file is valid, 1 otherwise.`,
+		Example: `  prefect-apply validate
+  prefect-apply validate -f pools.yaml -f staging/pools.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return validateRun(opts)
+		},
+	}
+	cmd.Flags().StringArrayVarP(&opts.Files, "file", "f", []string{"pools.yaml"}, "pools.yaml `FILE` to check (repeatable)")
+	return cmd
+}
+
+func validateRun(opts *ValidateOptions) error {
+	failed := false
+	for _, name := range opts.Files {
+		f, probs := loadFile(name, opts.LookupEnv)
+		if len(probs) > 0 {
+			failed = true
+			for _, p := range probs {
+				fmt.Fprintln(opts.IO.ErrOut, p.Error())
+			}
+			fmt.Fprintf(opts.IO.ErrOut, "%s: %d problem%s\n", name, len(probs), plural(len(probs)))
+			continue
+		}
+		fmt.Fprintf(opts.IO.Out, "%s: valid (%s)\n", name, summarize(f))
+	}
+	if failed {
+		return silent(ExitFailure)
+	}
+	return nil
+}
+
+// loadFile parses and validates one file.
+func loadFile(name string, lookup func(string) (string, bool)) (*config.File, config.Problems) {
+	doc, probs := config.LoadFile(name, config.Options{LookupEnv: lookup})
+	if len(probs) > 0 {
+		probs.Sort()
+		return nil, probs
+	}
+	return doc.Validate()
+}
+
+func summarize(f *config.File) string {
+	queues := 0
+	for _, p := range f.Pools {
+		queues += len(p.Queues)
+	}
+	objects, secrets := 0, 0
+	if f.Kubernetes != nil {
+		objects, secrets = len(f.Kubernetes.Resources), len(f.Kubernetes.Secrets)
+	}
+	parts := []string{
+		count(len(f.Pools), "pool"), count(queues, "queue"),
+		count(objects, "Kubernetes object"), count(secrets, "secret"),
+		"set " + f.Set,
+	}
+	return strings.Join(parts, ", ")
+}
+
+func count(n int, noun string) string { return fmt.Sprintf("%d %s%s", n, noun, plural(n)) }
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -1,0 +1,163 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+)
+
+var placeholderRE = regexp.MustCompile(`\{\{\s*([^{}\s]+)\s*\}\}`)
+
+// Placeholders returns the {{ name }} placeholders used anywhere in v.
+func Placeholders(v any) []string {
+	set := map[string]bool{}
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			for _, m := range placeholderRE.FindAllStringSubmatch(x, -1) {
+				set[m[1]] = true
+			}
+		case map[string]any:
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return sortedKeys(set)
+}
+
+// baseJobTemplate applies the server's rules (every placeholder has a
+// variable) and catches a container that starts a worker.
+func (c *checker) baseJobTemplate(p Path, t *BaseJobTemplate) {
+	props, _ := t.Variables["properties"].(map[string]any)
+	if _, ok := t.Variables["properties"]; !ok {
+		c.add(p.Child("variables"), "variables has no properties; it must be a JSON Schema object with `properties`")
+	}
+	for _, name := range Placeholders(t.JobConfiguration) {
+		// Prefect resolves dotted placeholders ({{ a.b }}) against the
+		// variable named by the first part.
+		root, _, _ := strings.Cut(name, ".")
+		if _, ok := props[root]; !ok {
+			c.add(p.Child("job_configuration"), "placeholder {{ %s }} has no variable; the server rejects the template", name).Hint =
+				fmt.Sprintf("add %q under variables.properties, or remove the placeholder", root)
+		}
+	}
+	if cmd, ok := t.JobConfiguration["command"].(string); ok && isWorkerStart(strings.Fields(cmd)) {
+		c.workerStart(p.Child("job_configuration", "command"))
+	}
+	if cmdVar, ok := props["command"].(map[string]any); ok {
+		if def, ok := cmdVar["default"].(string); ok && isWorkerStart(strings.Fields(def)) {
+			c.workerStart(p.Child("variables", "properties", "command", "default"))
+		}
+	}
+	manifest, _ := t.JobConfiguration["job_manifest"].(map[string]any)
+	for i, ctr := range containers(manifest) {
+		if isWorkerStart(append(stringList(ctr["command"]), stringList(ctr["args"])...)) {
+			c.workerStart(p.Child("job_configuration", "job_manifest", "spec", "template", "spec", "containers", fmt.Sprint(i)))
+		}
+	}
+}
+
+// prefect2Template reports the Prefect 2 {"job": ...} form, with the
+// equivalent jobTemplate as the hint.
+func (d *Document) prefect2Templates() Problems {
+	root, _ := d.Value.(map[string]any)
+	pools, _ := root["pools"].([]any)
+	var out Problems
+	for i, p := range pools {
+		pm, _ := p.(map[string]any)
+		t, _ := pm["baseJobTemplate"].(map[string]any)
+		job, ok := t["job"].(map[string]any)
+		if !ok {
+			continue
+		}
+		path := Path{"pools", fmt.Sprint(i), "baseJobTemplate"}
+		hint := "Prefect 3 expects {job_configuration: {job_manifest: ...}, variables: {properties: ...}}. The same settings as jobTemplate overrides (merged onto the Kubernetes worker's default; replace baseJobTemplate with this):\n" + translatePrefect2(job)
+		out = append(out, Problem{File: d.Name, Pos: d.KeyPos(path.Child("job")), Path: path,
+			Message: "this is the Prefect 2 `{job: ...}` template format; Prefect 3 rejects it (422)", Hint: hint})
+		for j, ctr := range containers(job) {
+			if isWorkerStart(append(stringList(ctr["command"]), stringList(ctr["args"])...)) {
+				cp := path.Child("job", "spec", "template", "spec", "containers", fmt.Sprint(j), "command")
+				out = append(out, Problem{File: d.Name, Pos: d.Pos(cp), Path: cp,
+					Message: "the job's container runs `prefect worker start`: every flow-run Job would start a long-lived worker instead of running its flow",
+					Hint:    "leave the command empty so the worker runs the flow; run the worker itself as a Deployment, outside the job template"})
+			}
+		}
+	}
+	return out
+}
+
+// translatePrefect2 maps a Prefect 2 KubernetesJob manifest onto jobTemplate
+// fields and renders them as YAML.
+func translatePrefect2(job map[string]any) string {
+	jt := map[string]any{}
+	if md, ok := job["metadata"].(map[string]any); ok {
+		copyKeys(jt, md, map[string]string{"namespace": "namespace", "labels": "labels", "annotations": "annotations"})
+	}
+	spec, _ := job["spec"].(map[string]any)
+	copyKeys(jt, spec, map[string]string{"backoffLimit": "backoffLimit", "ttlSecondsAfterFinished": "finishedJobTTL"})
+	tmpl, _ := spec["template"].(map[string]any)
+	podSpec, _ := tmpl["spec"].(map[string]any)
+	copyKeys(jt, podSpec, map[string]string{"serviceAccountName": "serviceAccountName", "nodeSelector": "nodeSelector", "tolerations": "tolerations", "volumes": "volumes"})
+	if ctrs := containers(job); len(ctrs) > 0 {
+		copyKeys(jt, ctrs[0], map[string]string{"image": "image", "imagePullPolicy": "imagePullPolicy", "env": "env", "resources": "resources", "volumeMounts": "volumeMounts"})
+	}
+	out, err := yaml.Marshal(map[string]any{"jobTemplate": jt})
+	if err != nil {
+		raw, _ := json.Marshal(jt)
+		return string(raw)
+	}
+	return "  " + strings.ReplaceAll(strings.TrimRight(string(out), "\n"), "\n", "\n  ")
+}
+
+func copyKeys(dst, src map[string]any, names map[string]string) {
+	keys := make([]string, 0, len(names))
+	for k := range names {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, from := range keys {
+		if v, ok := src[from]; ok {
+			dst[names[from]] = v
+		}
+	}
+}
+
+func containers(job map[string]any) []map[string]any {
+	spec, _ := job["spec"].(map[string]any)
+	tmpl, _ := spec["template"].(map[string]any)
+	podSpec, _ := tmpl["spec"].(map[string]any)
+	list, _ := podSpec["containers"].([]any)
+	var out []map[string]any
+	for _, c := range list {
+		if m, ok := c.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func stringList(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, strings.Fields(s)...)
+			}
+		}
+	case string:
+		out = strings.Fields(x)
+	}
+	return out
+}

@@ -1,0 +1,68 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// InterpolationError is a problem with one ${...} reference.
+type InterpolationError struct {
+	Offset  int // byte offset of the reference in the string
+	Message string
+	Hint    string
+}
+
+// Interpolate replaces ${VAR} and ${VAR:-default} in s. $$ stands for a
+// literal $. ${VAR} with VAR unset is an error; ${VAR:-default} uses the
+// default when VAR is unset or empty. A $ not followed by { or $ is kept.
+func Interpolate(s string, lookup func(string) (string, bool)) (string, []InterpolationError) {
+	if !strings.Contains(s, "$") {
+		return s, nil
+	}
+	var b strings.Builder
+	var errs []InterpolationError
+	for i := 0; i < len(s); {
+		if s[i] != '$' || i+1 >= len(s) || (s[i+1] != '$' && s[i+1] != '{') {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		if s[i+1] == '$' {
+			b.WriteByte('$')
+			i += 2
+			continue
+		}
+		end := strings.IndexByte(s[i:], '}')
+		if end < 0 {
+			errs = append(errs, InterpolationError{Offset: i, Message: "unterminated ${ (missing })", Hint: "write $${ for a literal ${"})
+			b.WriteString(s[i:])
+			break
+		}
+		expr := s[i+2 : i+end]
+		name, def, hasDef := strings.Cut(expr, ":-")
+		if !validVarName(name) {
+			errs = append(errs, InterpolationError{Offset: i, Message: fmt.Sprintf("invalid variable reference ${%s}: expected ${NAME} or ${NAME:-default}", expr), Hint: "write $${ for a literal ${"})
+		} else if v, ok := lookup(name); ok && (v != "" || !hasDef) {
+			b.WriteString(v)
+		} else if hasDef {
+			b.WriteString(def)
+		} else {
+			errs = append(errs, InterpolationError{Offset: i, Message: fmt.Sprintf("environment variable %s is not set", name), Hint: fmt.Sprintf("set %s, or give a default: ${%s:-value}", name, name)})
+		}
+		i += end + 1
+	}
+	return b.String(), errs
+}
+
+func validVarName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'A' && r <= 'Z') || (r >= 'a' && r <= 'z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,154 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Validate checks the document against the schema and the semantic rules,
+// and returns the decoded file when there is no problem. Every problem is
+// reported, sorted by position.
+func (d *Document) Validate() (*File, Problems) {
+	probs := append(Problems{}, d.parseProblems...)
+	pre := append(d.secretManifests(), d.prefect2Templates()...)
+	probs = append(probs, pre...)
+	for _, p := range d.schemaProblems() {
+		if !coveredBy(p.Path, pre) {
+			probs = append(probs, p)
+		}
+	}
+	if len(probs) == len(d.parseProblems) {
+		probs = append(probs, d.quantities()...)
+	}
+	if len(probs) == len(d.parseProblems) {
+		f, err := decode(d.Value)
+		if err != nil {
+			probs = append(probs, Problem{File: d.Name, Pos: Pos{1, 1}, Message: err.Error()})
+		} else {
+			probs = append(probs, d.check(f)...)
+			if len(probs) == 0 {
+				if f.Set == "" {
+					f.Set = DefaultSet(d.Name)
+				}
+				return f, nil
+			}
+		}
+	}
+	probs = dedupe(probs)
+	probs.Sort()
+	return nil, probs
+}
+
+// coveredBy reports whether path lies under the path of one of probs.
+func coveredBy(path Path, probs Problems) bool {
+	for _, p := range probs {
+		if len(path) >= len(p.Path) && slices.Equal(path[:len(p.Path)], p.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+func decode(v any) (*File, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("decoding: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var f File
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("decoding: %w", err)
+	}
+	return &f, nil
+}
+
+// DefaultSet derives a set name from a file name: pools.yaml → pools.
+func DefaultSet(name string) string {
+	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	var b strings.Builder
+	for _, r := range strings.ToLower(base) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+		default:
+			if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+				b.WriteByte('-')
+			}
+		}
+	}
+	s := strings.Trim(b.String(), "-")
+	if len(s) > 63 {
+		s = strings.Trim(s[:63], "-")
+	}
+	if s == "" {
+		s = "default"
+	}
+	return s
+}
+
+// secretManifests rejects native Secret manifests before the schema sees them.
+func (d *Document) secretManifests() Problems {
+	root, _ := d.Value.(map[string]any)
+	kube, _ := root["kubernetes"].(map[string]any)
+	res, _ := kube["resources"].([]any)
+	var out Problems
+	for i, r := range res {
+		m, _ := r.(map[string]any)
+		if m["kind"] != "Secret" {
+			continue
+		}
+		p := Path{"kubernetes", "resources", fmt.Sprint(i)}
+		name := ""
+		if md, ok := m["metadata"].(map[string]any); ok {
+			name, _ = md["name"].(string)
+		}
+		out = append(out, Problem{File: d.Name, Pos: d.Pos(p.Child("kind")), Path: p,
+			Message: "a Secret cannot be declared as a manifest: its values would sit in this file",
+			Hint: fmt.Sprintf("declare it under kubernetes.secrets, with each value read at sync time:\n"+
+				"  secrets:\n    - name: %s\n      keys:\n        KEY: {fromEnv: ENV_VAR}   # or {fromFile: path}", orDefault(name, "my-secret"))})
+	}
+	return out
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// quantities parses every resource quantity (resources.requests and
+// resources.limits) the way the API server will.
+func (d *Document) quantities() Problems {
+	var out Problems
+	var walk func(v any, p Path)
+	walk = func(v any, p Path) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				walk(e, p.Child(k))
+			}
+		case []any:
+			for i, e := range x {
+				walk(e, p.Child(strconv.Itoa(i)))
+			}
+		case string:
+			n := len(p)
+			if n >= 3 && p[n-3] == "resources" && (p[n-2] == "requests" || p[n-2] == "limits") {
+				if _, err := resource.ParseQuantity(x); err != nil {
+					out = append(out, d.problem(p, fmt.Sprintf("%q is not a quantity: %v", x, err), "write quantities like 500m, 2, 1Gi or 512Mi"))
+				}
+			}
+		}
+	}
+	walk(d.Value, nil)
+	return out
+}
