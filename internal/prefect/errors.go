@@ -1,0 +1,215 @@
+package prefect
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// APIError is a non-2xx answer from the Prefect API. Detail is the server's
+// explanation (its "detail", or "exception_message" with the validation
+// entries); the request body the server echoes and all headers are left out
+// because they can hold secrets.
+type APIError struct {
+	Op     string // "creating", "updating", "deleting", "reading", "listing", "setting"
+	Object string // e.g. `work pool "gpu"`, "work pools"
+	Status int
+	Detail string
+	Hint   string // what to do about it, when we know
+}
+
+func (e *APIError) Error() string {
+	status := strconv.Itoa(e.Status)
+	if t := http.StatusText(e.Status); t != "" {
+		status += " " + t
+	}
+	msg := e.Op + " " + e.Object + ": " + status
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
+}
+
+// IsNotFound reports whether err is the API's 404.
+func IsNotFound(err error) bool { return hasStatus(err, http.StatusNotFound) }
+
+// IsConflict reports whether err is the API's 409 (the name is taken).
+func IsConflict(err error) bool { return hasStatus(err, http.StatusConflict) }
+
+func hasStatus(err error, status int) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Status == status
+}
+
+// ConnError means no HTTP answer came back: the server is unreachable, the
+// TLS handshake failed, or the request timed out. URL has no userinfo.
+type ConnError struct {
+	Op, Object string
+	URL        string // the API base, redacted
+	Source     string // where the URL came from
+	Hint       string
+	Err        error
+}
+
+func (e *ConnError) Error() string {
+	return fmt.Sprintf("%s %s: no answer from the Prefect API at %s (from %s): %v; %s",
+		e.Op, e.Object, e.URL, e.Source, e.Err, e.Hint)
+}
+
+func (e *ConnError) Unwrap() error { return e.Err }
+
+// connHint suggests the setting to check for a transport failure.
+func connHint(err error, conn Connection) string {
+	var unknown x509.UnknownAuthorityError
+	var invalid x509.CertificateInvalidError
+	var host x509.HostnameError
+	var record tls.RecordHeaderError
+	switch {
+	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &host):
+		return "set PREFECT_API_SSL_CERT_FILE to the CA bundle that signed the server's certificate " +
+			"(or PREFECT_API_TLS_INSECURE_SKIP_VERIFY=true to skip verification)"
+	case errors.As(err, &record):
+		return "the server does not speak TLS: check the scheme of PREFECT_API_URL (http:// or https://)"
+	case isTimeout(err):
+		return fmt.Sprintf("no answer within %s: raise PREFECT_API_REQUEST_TIMEOUT, or check the server", conn.Timeout)
+	}
+	return "check PREFECT_API_URL and that the server is running"
+}
+
+// unauthorizedHint explains a 401 by the name of the credential sent.
+func unauthorizedHint(auth Credential) string {
+	const how = "PREFECT_API_AUTH_STRING=user:pass for a self-hosted server with basic auth, " +
+		"PREFECT_API_KEY for Prefect Cloud"
+	if auth.IsZero() {
+		return "no credential was sent: set " + how
+	}
+	return "the server rejected " + auth.String() + ": check its value, or set the one this server expects (" + how + ")"
+}
+
+// parseDetail renders the server's explanation from an error body.
+func parseDetail(body []byte) string {
+	var b struct {
+		Detail           json.RawMessage   `json:"detail"`
+		ExceptionMessage string            `json:"exception_message"`
+		ExceptionDetail  []json.RawMessage `json:"exception_detail"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return "non-JSON response: " + snippet(body)
+	}
+	var parts []string
+	if msg := strings.TrimRight(strings.TrimSpace(b.ExceptionMessage), "."); msg != "" {
+		parts = append(parts, msg)
+	}
+	var s string
+	var list []json.RawMessage
+	switch {
+	case json.Unmarshal(b.Detail, &s) == nil && s != "":
+		parts = append(parts, s)
+	case json.Unmarshal(b.Detail, &list) == nil:
+		parts = append(parts, renderEntries(list))
+	}
+	parts = append(parts, renderEntries(b.ExceptionDetail))
+	out := strings.Join(nonEmpty(parts), ": ")
+	if out == "" {
+		return "response: " + otherFields(body)
+	}
+	return truncate(out, 1000)
+}
+
+// otherFields shows an unfamiliar JSON error body without the fields that
+// echo the request.
+func otherFields(body []byte) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return snippet(body)
+	}
+	delete(m, "request_body")
+	delete(m, "headers")
+	b, _ := json.Marshal(m)
+	return snippet(b)
+}
+
+// renderEntries renders validation entries as "loc: msg; loc: msg". Only loc,
+// msg and type are read: pydantic's "input" and "ctx" echo the request.
+func renderEntries(list []json.RawMessage) string {
+	var out []string
+	for _, raw := range list {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			out = append(out, s)
+			continue
+		}
+		var e struct {
+			Loc  []any  `json:"loc"`
+			Msg  string `json:"msg"`
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(raw, &e) != nil {
+			continue
+		}
+		msg := e.Msg
+		if msg == "" {
+			msg = e.Type
+		}
+		loc := make([]string, len(e.Loc))
+		for i, l := range e.Loc {
+			loc[i] = fmt.Sprint(l)
+		}
+		if len(loc) > 0 {
+			msg = strings.Join(loc, ".") + ": " + msg
+		}
+		out = append(out, msg)
+	}
+	return strings.Join(nonEmpty(out), "; ")
+}
+
+// snippet shows the start of a body that is not the JSON we expected (an
+// HTML page from a proxy, say): about 200 bytes, control characters removed.
+func snippet(body []byte) string {
+	if len(body) > 200 {
+		body = body[:200]
+		for len(body) > 0 && !utf8.Valid(body) {
+			body = body[:len(body)-1]
+		}
+	}
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, string(body))
+	if s = strings.Join(strings.Fields(s), " "); s == "" {
+		return "(empty body)"
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func nonEmpty(ss []string) []string {
+	out := ss[:0]
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

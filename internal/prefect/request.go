@@ -1,0 +1,175 @@
+package prefect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// call is one API operation: its route and what to say when it fails.
+type call struct {
+	method string
+	route  string // with "{}" for each name, e.g. "work_pools/{}/queues"
+	names  []string
+	body   any // JSON-encoded when not nil
+	// retry marks calls that are safe to repeat: reads, deletes and the
+	// read-only filter POSTs. Creates and updates are sent once.
+	retry bool
+	op    string // "creating", "reading", ...
+	obj   string // `work pool "gpu"`
+}
+
+// path fills the route's placeholders with escaped names: names may hold
+// spaces, '#', '?' and any Unicode.
+func (cl call) path() string {
+	p := cl.route
+	for _, n := range cl.names {
+		p = strings.Replace(p, "{}", url.PathEscape(n), 1)
+	}
+	return p
+}
+
+// kind is the route as counted by Stats: "GET work_pools/{name}".
+func (cl call) kind() string { return cl.method + " " + strings.ReplaceAll(cl.route, "{}", "{name}") }
+
+// do sends the call, retrying when allowed, and decodes a JSON answer into
+// out (when out is not nil).
+func (c *Client) do(ctx context.Context, cl call, out any) error {
+	var payload []byte
+	if cl.body != nil {
+		var err error
+		if payload, err = json.Marshal(cl.body); err != nil {
+			return fmt.Errorf("%s %s: encoding request: %w", cl.op, cl.obj, err)
+		}
+	}
+	target := c.conn.URL + "/" + cl.path()
+	ctx = withRoute(ctx, cl.kind())
+	for attempt := 0; ; attempt++ {
+		status, header, body, err := c.attempt(ctx, cl.method, target, payload)
+		again := attempt < c.maxRetries && cl.retry && ctx.Err() == nil
+		var wait time.Duration
+		switch {
+		case err != nil && again && retryableError(err):
+			wait = backoff(attempt + 1)
+		case err != nil:
+			return c.connError(ctx, cl, err)
+		case again && retryableStatus(status):
+			var ok bool
+			if wait, ok = retryAfter(header, time.Now()); !ok {
+				wait = backoff(attempt + 1)
+			}
+		case status >= 300:
+			return c.apiError(cl, status, body)
+		case out == nil || status == http.StatusNoContent:
+			return nil
+		default:
+			if err := json.Unmarshal(body, out); err != nil {
+				return fmt.Errorf("%s %s: %d answer is not the expected JSON (%s): %s; check that PREFECT_API_URL points at the API (it usually ends in /api)",
+					cl.op, cl.obj, status, jsonErrorKind(err), snippet(body))
+			}
+			return nil
+		}
+		if err := c.sleep(ctx, wait); err != nil {
+			return fmt.Errorf("%s %s: %w", cl.op, cl.obj, err)
+		}
+	}
+}
+
+// attempt sends one request with its own deadline and reads the bounded body.
+func (c *Client) attempt(ctx context.Context, method, target string, payload []byte) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.conn.Timeout)
+	defer cancel()
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	c.conn.authorize(req.Header)
+	req.Header.Set("User-Agent", c.userAgent)
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if int64(len(data)) > c.maxBody {
+		if resp.StatusCode < 300 {
+			return 0, nil, nil, errTooLarge{c.maxBody}
+		}
+		data = data[:c.maxBody]
+	}
+	return resp.StatusCode, resp.Header, data, nil
+}
+
+type errTooLarge struct{ limit int64 }
+
+func (e errTooLarge) Error() string {
+	return fmt.Sprintf("response body larger than %d MiB", e.limit>>20)
+}
+
+// connError wraps a transport failure without the request URL that
+// net/http puts in its errors (it can carry userinfo).
+func (c *Client) connError(ctx context.Context, cl call, err error) error {
+	var tl errTooLarge
+	if errors.As(err, &tl) {
+		return fmt.Errorf("%s %s: %w", cl.op, cl.obj, tl)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s %s: %w", cl.op, cl.obj, ctx.Err())
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &ConnError{Op: cl.op, Object: cl.obj, URL: RedactURL(c.conn.URL),
+		Source: c.conn.URLSource, Hint: connHint(err, c.conn), Err: err}
+}
+
+// apiError builds the error for a non-2xx answer.
+func (c *Client) apiError(cl call, status int, body []byte) *APIError {
+	e := &APIError{Op: cl.op, Object: cl.obj, Status: status, Detail: parseDetail(body)}
+	switch {
+	case status == http.StatusUnauthorized:
+		e.Hint = unauthorizedHint(c.conn.Auth)
+	case (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) &&
+		cl.op == "listing" && !strings.HasSuffix(c.conn.URL, "/api"):
+		e.Hint = "PREFECT_API_URL usually ends in /api (from " + c.conn.URLSource + ")"
+	}
+	return e
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// jsonErrorKind names a decoding problem without quoting the document.
+func jsonErrorKind(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("unexpected %s for %s", te.Value, te.Field)
+	}
+	return "invalid JSON"
+}
