@@ -13,7 +13,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, cli.System(), os.Args[1:])
+	code := cli.Run(ctx, cli.System(), cli.SystemEnv(), os.Args[1:])
 	stop()
 	os.Exit(code)
 }

@@ -11,7 +11,7 @@ import (
 var Version = "dev"
 
 // NewRootCmd builds the command tree.
-func NewRootCmd(ios *IOStreams) *cobra.Command {
+func NewRootCmd(ios *IOStreams, env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "prefect-apply",
 		Short: "Declarative Prefect work pools, queues and their Kubernetes objects",
@@ -40,15 +40,20 @@ the difference as a plan, and applies it.`,
 	root.AddCommand(
 		newValidateCmd(ios, nil),
 		newSchemaCmd(ios),
-		newRenderCmd(ios, nil),
+		newRenderCmd(ios, env),
+		newDiffCmd(ios, env),
+		newSyncCmd(ios, env),
 	)
 	return root
 }
 
 // Run executes the command line and returns the exit code, printing the
 // error (if any) once, here.
-func Run(ctx context.Context, ios *IOStreams, args []string) int {
-	root := NewRootCmd(ios)
+func Run(ctx context.Context, ios *IOStreams, env *Env, args []string) int {
+	if env == nil {
+		env = SystemEnv()
+	}
+	root := NewRootCmd(ios, env)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {

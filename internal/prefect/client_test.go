@@ -188,19 +188,23 @@ func TestRetries(t *testing.T) {
 				}
 			},
 		},
-		"create is not retried": {
+		"create refused with 503 (database locked) is sent again": {
 			responses: []func(http.ResponseWriter){status(503), status(201)},
 			call:      func(c *Client) error { return c.CreatePool(context.Background(), &state.Pool{Name: "a"}) },
-			wantErr:   `creating work pool "a": 503 Service Unavailable`,
+			wantReqs:  2,
+		},
+		"create after a 502 is not sent again": {
+			responses: []func(http.ResponseWriter){status(502), status(201)},
+			call:      func(c *Client) error { return c.CreatePool(context.Background(), &state.Pool{Name: "a"}) },
+			wantErr:   `creating work pool "a": 502 Bad Gateway`,
 			wantReqs:  1,
 		},
-		"update is not retried": {
-			responses: []func(http.ResponseWriter){status(429), status(204)},
+		"update is retried": {
+			responses: []func(http.ResponseWriter){status(429), status(504), status(204)},
 			call: func(c *Client) error {
 				return c.UpdateQueue(context.Background(), "a", "q", map[string]any{"is_paused": true})
 			},
-			wantErr:  `updating work queue "a/q": 429 Too Many Requests`,
-			wantReqs: 1,
+			wantReqs: 3,
 		},
 		"connection reset on GET is retried": {
 			responses: []func(http.ResponseWriter){hangUp, okJSON(`{"name":"a","value":1}`)},

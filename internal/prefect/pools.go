@@ -94,7 +94,7 @@ func (c *Client) CreatePool(ctx context.Context, p *state.Pool) error {
 // concurrency_limit, base_job_template, ...); a nil value clears a field.
 // Name and type cannot change.
 func (c *Client) UpdatePool(ctx context.Context, name string, fields map[string]any) error {
-	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}", names: []string{name},
+	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}", names: []string{name}, retry: true,
 		body: nonNilMap(fields), op: "updating", obj: poolObject(name)}, nil)
 }
 

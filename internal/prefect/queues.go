@@ -2,7 +2,9 @@ package prefect
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 
 	"github.com/prefect-apply/prefect-apply/internal/state"
@@ -135,13 +137,18 @@ func (c *Client) CreateQueue(ctx context.Context, q *state.Queue) error {
 
 // UpdateQueue PATCHes exactly the given JSON fields of a queue.
 func (c *Client) UpdateQueue(ctx context.Context, pool, name string, fields map[string]any) error {
-	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}/queues/{}", names: []string{pool, name},
+	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}/queues/{}", names: []string{pool, name}, retry: true,
 		body: nonNilMap(fields), op: "updating", obj: queueObject(pool, name)}, nil)
 }
 
 // DeleteQueue deletes a queue. Prefect refuses to delete a pool's default
-// queue (with a 500).
+// queue, with a bare 500.
 func (c *Client) DeleteQueue(ctx context.Context, pool, name string) error {
-	return c.do(ctx, call{method: "DELETE", route: "work_pools/{}/queues/{}", names: []string{pool, name},
+	err := c.do(ctx, call{method: "DELETE", route: "work_pools/{}/queues/{}", names: []string{pool, name},
 		retry: true, op: "deleting", obj: queueObject(pool, name)}, nil)
+	var e *APIError
+	if errors.As(err, &e) && e.Status == http.StatusInternalServerError {
+		e.Hint = "Prefect answers 500 when asked to delete a pool's default queue, which cannot be deleted"
+	}
+	return err
 }

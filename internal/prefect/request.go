@@ -20,8 +20,10 @@ type call struct {
 	route  string // with "{}" for each name, e.g. "work_pools/{}/queues"
 	names  []string
 	body   any // JSON-encoded when not nil
-	// retry marks calls that are safe to repeat: reads, deletes and the
-	// read-only filter POSTs. Creates and updates are sent once.
+	// retry marks calls that are safe to repeat: reads, deletes, updates
+	// that set absolute values, and the read-only filter POSTs. Creates are
+	// repeated only when the server refused them outright (429, 503), so
+	// nothing was written.
 	retry bool
 	op    string // "creating", "reading", ...
 	obj   string // `work pool "gpu"`
@@ -53,15 +55,15 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	target := c.conn.URL + "/" + cl.path()
 	ctx = withRoute(ctx, cl.kind())
 	for attempt := 0; ; attempt++ {
-		status, header, body, err := c.attempt(ctx, cl.method, target, payload)
-		again := attempt < c.maxRetries && cl.retry && ctx.Err() == nil
+		status, header, body, err := c.attempt(ctx, cl, target, payload)
+		canRetry := attempt < c.maxRetries && ctx.Err() == nil
 		var wait time.Duration
 		switch {
-		case err != nil && again && retryableError(err):
+		case err != nil && canRetry && cl.retry && retryableError(err):
 			wait = backoff(attempt + 1)
 		case err != nil:
 			return c.connError(ctx, cl, err)
-		case again && retryableStatus(status):
+		case canRetry && (cl.retry && retryableStatus(status) || refusedStatus(status)):
 			var ok bool
 			if wait, ok = retryAfter(header, time.Now()); !ok {
 				wait = backoff(attempt + 1)
@@ -84,16 +86,22 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 }
 
 // attempt sends one request with its own deadline and reads the bounded body.
-func (c *Client) attempt(ctx context.Context, method, target string, payload []byte) (int, http.Header, []byte, error) {
+func (c *Client) attempt(ctx context.Context, cl call, target string, payload []byte) (int, http.Header, []byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.conn.Timeout)
 	defer cancel()
 	var body io.Reader
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, target, body)
+	req, err := http.NewRequestWithContext(ctx, cl.method, target, body)
 	if err != nil {
 		return 0, nil, nil, err
+	}
+	if cl.retry {
+		// An empty Idempotency-Key is not sent, but tells net/http that it
+		// may replay the request on a kept-alive connection the server has
+		// just closed (it does so on its own only for GET and HEAD).
+		req.Header["Idempotency-Key"] = nil
 	}
 	c.conn.authorize(req.Header)
 	req.Header.Set("User-Agent", c.userAgent)

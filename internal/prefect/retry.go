@@ -32,11 +32,20 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// retryableError reports a dropped connection: reset, broken pipe, or EOF
-// before the response was complete.
+// refusedStatus reports the statuses that say the server did not process
+// the request at all (rate limited, or busy: Prefect answers 503 when its
+// database is locked), so that even a create may be sent again.
+func refusedStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable
+}
+
+// retryableError reports a dropped connection: reset, broken pipe, EOF
+// before the response was complete, or a kept-alive connection the server
+// closed as the request went out (net/http's error for that is unexported).
 func retryableError(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		strings.Contains(err.Error(), "server closed idle connection")
 }
 
 // backoff is the wait before retry n (1-based): exponential, capped, with

@@ -85,6 +85,10 @@ type Pool struct {
 	ConcurrencyLimit *int           `json:"concurrencyLimit,omitempty"`
 	BaseJobTemplate  map[string]any `json:"baseJobTemplate,omitempty"`
 
+	// Requires lists the Kubernetes objects the pool's jobs use (namespace,
+	// service account, Secrets, PVCs); desired only.
+	Requires []Key `json:"-"`
+
 	// Server-set, live only.
 	ID      string `json:"id,omitempty"`
 	Updated string `json:"updated,omitempty"`

@@ -1,0 +1,221 @@
+// Package apply executes a Plan: Kubernetes objects first (namespaces,
+// service accounts, roles, bindings, secrets and volumes), then pools, then
+// queues by ascending priority; deletions last, in reverse. Changes of one
+// level run concurrently under a bound; a failure skips the changes that
+// depend on it, not the rest, and every change yields a Result.
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// Prefect is what apply needs of a Prefect server.
+type Prefect interface {
+	CreatePool(ctx context.Context, p *state.Pool) error
+	UpdatePool(ctx context.Context, name string, fields map[string]any) error
+	DeletePool(ctx context.Context, name string) error
+	CreateQueue(ctx context.Context, q *state.Queue) error
+	UpdateQueue(ctx context.Context, pool, name string, fields map[string]any) error
+	DeleteQueue(ctx context.Context, pool, name string) error
+}
+
+// Kubernetes is what apply needs of a cluster.
+type Kubernetes interface {
+	// Apply server-side applies an object; data holds a Secret's values.
+	Apply(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error
+	Delete(ctx context.Context, key state.Key) error
+}
+
+// Targets are the servers and settings a plan is applied with.
+type Targets struct {
+	Prefect    Prefect
+	Kubernetes Kubernetes
+	// SecretData holds the desired Secrets' values by key.
+	SecretData map[state.Key]map[string][]byte
+	// AllowReplace permits deleting and recreating pools whose type changed.
+	AllowReplace bool
+	// Concurrency bounds the changes in flight (default 8).
+	Concurrency int
+	// Progress, when set, is called as each change finishes.
+	Progress func(Result)
+}
+
+// Status is how a change ended.
+type Status string
+
+const (
+	Applied Status = "applied"
+	Failed  Status = "failed"
+	Skipped Status = "skipped"
+)
+
+// Result is the outcome of one change.
+type Result struct {
+	Key      state.Key     `json:"key"`
+	Action   plan.Action   `json:"action"`
+	Status   Status        `json:"status"`
+	Error    string        `json:"error,omitempty"`
+	Duration time.Duration `json:"durationNs"`
+	err      error
+}
+
+// Err returns the error of a failed change.
+func (r Result) Err() error { return r.err }
+
+// ErrInterrupted marks changes not started because the context ended.
+var ErrInterrupted = errors.New("not started: interrupted")
+
+// Execute applies the plan's pending changes and returns one Result per
+// change, in plan order.
+func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
+	changes := p.Pending()
+	results := make([]Result, len(changes))
+	status := map[state.Key]Status{}
+	var mu sync.Mutex
+	limit := t.Concurrency
+	if limit <= 0 {
+		limit = 8
+	}
+	sem := make(chan struct{}, limit)
+
+	finish := func(i int, r Result) {
+		mu.Lock()
+		results[i] = r
+		status[r.Key] = r.Status
+		mu.Unlock()
+		if t.Progress != nil {
+			t.Progress(r)
+		}
+	}
+	blocked := func(c plan.Change) (state.Key, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, d := range c.DependsOn {
+			if s := status[d]; s == Failed || s == Skipped {
+				return d, true
+			}
+		}
+		return state.Key{}, false
+	}
+
+	for start := 0; start < len(changes); {
+		end := start
+		for end < len(changes) && plan.Rank(changes[end]) == plan.Rank(changes[start]) {
+			end++
+		}
+		// Queues of one pool run in order (priorities shift on the server);
+		// everything else in the level runs concurrently.
+		var groups [][]int
+		byPool := map[string]int{}
+		for i := start; i < end; i++ {
+			c := changes[i]
+			if c.Key.Kind == state.KindWorkQueue {
+				if g, ok := byPool[c.Key.Namespace]; ok {
+					groups[g] = append(groups[g], i)
+					continue
+				}
+				byPool[c.Key.Namespace] = len(groups)
+			}
+			groups = append(groups, []int{i})
+		}
+		var wg sync.WaitGroup
+		for _, g := range groups {
+			wg.Add(1)
+			go func(g []int) {
+				defer wg.Done()
+				for _, i := range g {
+					c := changes[i]
+					if dep, ok := blocked(c); ok {
+						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: fmt.Sprintf("not applied: it depends on %s, which was not applied", dep)})
+						continue
+					}
+					if ctx.Err() != nil {
+						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: ErrInterrupted.Error(), err: ErrInterrupted})
+						continue
+					}
+					sem <- struct{}{}
+					began := time.Now()
+					err := apply(ctx, c, t)
+					<-sem
+					r := Result{Key: c.Key, Action: c.Action, Status: Applied, Duration: time.Since(began)}
+					if err != nil {
+						r.Status, r.Error, r.err = Failed, err.Error(), err
+					}
+					finish(i, r)
+				}
+			}(g)
+		}
+		wg.Wait()
+		start = end
+	}
+	return results
+}
+
+func apply(ctx context.Context, c plan.Change, t Targets) error {
+	switch c.Key.System {
+	case state.Prefect:
+		if t.Prefect == nil {
+			return errors.New("no Prefect connection")
+		}
+		return applyPrefect(ctx, c, t)
+	case state.Kubernetes:
+		if t.Kubernetes == nil {
+			return errors.New("no Kubernetes connection")
+		}
+		switch c.Action {
+		case plan.Create, plan.Update:
+			return t.Kubernetes.Apply(ctx, c.Object, t.SecretData[c.Key])
+		case plan.Delete:
+			return t.Kubernetes.Delete(ctx, c.Key)
+		}
+	}
+	return fmt.Errorf("cannot %s %s", c.Action, c.Key)
+}
+
+func applyPrefect(ctx context.Context, c plan.Change, t Targets) error {
+	p := t.Prefect
+	switch c.Key.Kind {
+	case state.KindWorkPool:
+		switch c.Action {
+		case plan.Create:
+			return p.CreatePool(ctx, c.Pool)
+		case plan.Update:
+			return p.UpdatePool(ctx, c.Key.Name, c.Patch)
+		case plan.Replace:
+			if !t.AllowReplace {
+				return fmt.Errorf("replacing %s needs --allow-replace", c.Key)
+			}
+			if err := p.DeletePool(ctx, c.Key.Name); err != nil {
+				return err
+			}
+			return p.CreatePool(ctx, c.Pool)
+		case plan.Delete:
+			return p.DeletePool(ctx, c.Key.Name)
+		}
+	case state.KindWorkQueue:
+		pool, name := c.Key.Namespace, c.Key.Name
+		switch {
+		case c.Action == plan.Create && c.Implicit:
+			if len(c.Patch) == 0 {
+				return nil
+			}
+			return p.UpdateQueue(ctx, pool, name, c.Patch)
+		case c.Action == plan.Create:
+			return p.CreateQueue(ctx, c.Queue)
+		case c.Action == plan.Update:
+			return p.UpdateQueue(ctx, pool, name, c.Patch)
+		case c.Action == plan.Delete:
+			return p.DeleteQueue(ctx, pool, name)
+		}
+	}
+	return fmt.Errorf("cannot %s %s", c.Action, c.Key)
+}

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/render"
+)
+
+// DiffOptions are the flags of `diff`.
+type DiffOptions struct {
+	IO  *IOStreams
+	Env *Env
+	planFlags
+}
+
+func newDiffCmd(ios *IOStreams, env *Env) *cobra.Command {
+	opts := &DiffOptions{IO: ios, Env: env}
+	cmd := &cobra.Command{
+		Use:   "diff [-f FILE]",
+		Short: "Show what sync would change, field by field",
+		Long: `Read the live Prefect pools and queues, compare them with the file and print
+the plan: what would be created, updated, replaced or deleted, field by field.
+Nothing is changed. Secret values are never printed.
+
+Exit status: 0 when the live state matches the file, 2 when there are
+changes, 1 on error. A pipeline can branch on it:
+
+  prefect-apply diff -f pools.yaml; case $? in 0) ;; 2) echo drift ;; *) exit 1 ;; esac
+
+--output markdown prints a pull-request comment (under GitHub's 65,535
+character limit); --output json a versioned document for tools.`,
+		Example: `  prefect-apply diff -f pools.yaml
+  prefect-apply diff -f pools.yaml --output markdown > plan.md
+  PREFECT_API_URL=http://127.0.0.1:4200/api prefect-apply diff --skip-kubernetes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			return diffRun(cmd, opts)
+		},
+	}
+	opts.register(cmd.Flags())
+	return cmd
+}
+
+func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
+	p, err := computePlan(cmd.Context(), opts.IO, opts.Env, &opts.planFlags)
+	if err != nil {
+		return err
+	}
+	if err := writePlan(opts.IO, opts.Output, p.plan); err != nil {
+		return err
+	}
+	if p.plan.HasChanges() {
+		return silent(ExitChanges)
+	}
+	return nil
+}
+
+func writePlan(ios *IOStreams, format string, p *plan.Plan) error {
+	switch format {
+	case "json":
+		return render.JSON(ios.Out, p)
+	case "markdown":
+		return render.Markdown(ios.Out, p)
+	}
+	return render.Text(ios.Out, p, render.Style{Color: ios.Color})
+}

@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/prefect-apply/prefect-apply/internal/apply"
+	"github.com/prefect-apply/prefect-apply/internal/config"
+	"github.com/prefect-apply/prefect-apply/internal/desired"
+	"github.com/prefect-apply/prefect-apply/internal/inventory"
+	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/prefect"
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// PrefectClient is what diff and sync need of a Prefect server.
+type PrefectClient interface {
+	apply.Prefect
+	inventory.Store
+	ReadState(ctx context.Context) (*state.State, error)
+}
+
+// Env is the outside world a command reads: environment and home folder.
+type Env struct {
+	LookupEnv func(string) (string, bool)
+	HomeDir   string
+	// NewPrefect builds the Prefect client; tests may replace it.
+	NewPrefect func(conn prefect.Connection) (PrefectClient, error)
+}
+
+func (e *Env) getenv(k string) string {
+	v, _ := e.lookup()(k)
+	return v
+}
+
+func (e *Env) lookup() func(string) (string, bool) {
+	if e == nil || e.LookupEnv == nil {
+		return os.LookupEnv
+	}
+	return e.LookupEnv
+}
+
+// SystemEnv is the process's environment.
+func SystemEnv() *Env {
+	home, _ := os.UserHomeDir()
+	return &Env{LookupEnv: os.LookupEnv, HomeDir: home}
+}
+
+// planFlags are the flags diff and sync share.
+type planFlags struct {
+	File           string
+	Set            string
+	PrefectURL     string
+	Output         string
+	Prune          bool
+	AllowEmpty     bool
+	SkipKubernetes bool
+}
+
+func (f *planFlags) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&f.File, "file", "f", "pools.yaml", "pools.yaml `FILE` to apply")
+	fs.StringVar(&f.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name)")
+	fs.StringVar(&f.PrefectURL, "prefect-url", "", "Prefect API `URL` (default: PREFECT_API_URL, the file's prefect.url, then the active Prefect profile)")
+	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text, json or markdown")
+	fs.BoolVar(&f.Prune, "prune", false, "delete objects this set created that are no longer in the file")
+	fs.BoolVar(&f.AllowEmpty, "allow-empty", false, "with --prune, allow deleting every object the set owns")
+	fs.BoolVar(&f.SkipKubernetes, "skip-kubernetes", false, "leave the Kubernetes objects out: manage only Prefect pools and queues")
+}
+
+func (f *planFlags) validate() error {
+	switch f.Output {
+	case "text", "json", "markdown":
+		return nil
+	}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--output %q: use text, json or markdown", f.Output)}
+}
+
+// planned is everything a plan was computed from.
+type planned struct {
+	file      *config.File
+	desired   *state.State
+	client    PrefectClient
+	inventory *inventory.Inventory
+	plan      *plan.Plan
+}
+
+// computePlan is the shared script: load → validate → read live → plan.
+func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*planned, error) {
+	file, probs := loadFile(f.File, env.lookup())
+	if len(probs) > 0 {
+		for _, p := range probs {
+			fmt.Fprintln(ios.ErrOut, p.Error())
+		}
+		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: %d problem%s; nothing was read or changed", f.File, len(probs), plural(len(probs)))}
+	}
+	if f.Set != "" {
+		file.Set = f.Set
+	}
+	if !f.SkipKubernetes && file.Kubernetes != nil && (len(file.Kubernetes.Resources) > 0 || len(file.Kubernetes.Secrets) > 0) {
+		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s declares Kubernetes objects, which this version cannot apply yet; run with --skip-kubernetes to manage the Prefect pools and queues alone", f.File)}
+	}
+	want, err := desired.Build(file, desired.Options{LookupEnv: env.lookup(), Dir: filepath.Dir(f.File), SkipKubernetes: f.SkipKubernetes})
+	if err != nil {
+		return nil, err
+	}
+	fileURL := ""
+	if file.Prefect != nil {
+		fileURL = file.Prefect.URL
+	}
+	conn, err := prefect.Resolve(prefect.ResolveInput{FlagURL: f.PrefectURL, FileURL: fileURL, Getenv: env.getenv, HomeDir: env.HomeDir})
+	if err != nil {
+		return nil, err
+	}
+	newClient := env.NewPrefect
+	if newClient == nil {
+		newClient = func(c prefect.Connection) (PrefectClient, error) {
+			return prefect.New(c, prefect.Options{UserAgent: "prefect-apply/" + Version})
+		}
+	}
+	client, err := newClient(conn)
+	if err != nil {
+		return nil, err
+	}
+	live, err := client.ReadState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := inventory.Load(ctx, client, file.Set)
+	if err != nil {
+		return nil, err
+	}
+	p, err := plan.Compute(want, live, plan.Options{Set: file.Set, Prune: f.Prune, Owned: inv.Owns})
+	if err != nil {
+		return nil, err
+	}
+	if f.Prune && !f.AllowEmpty {
+		if err := refuseEmptying(p, inv); err != nil {
+			return nil, err
+		}
+	}
+	return &planned{file: file, desired: want, client: client, inventory: inv, plan: p}, nil
+}
+
+// refuseEmptying stops a prune that would delete everything the set owns,
+// the mark of a wrong file or a wrong --set.
+func refuseEmptying(p *plan.Plan, inv *inventory.Inventory) error {
+	if inv.Len() == 0 {
+		return nil
+	}
+	kept := 0
+	for _, c := range p.Changes {
+		if c.Action != plan.Delete && c.Key.System == state.Prefect && inv.Owns(c.Key) {
+			kept++
+		}
+	}
+	if kept > 0 {
+		return nil
+	}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--prune would delete every object set %q owns (%d); check -f and --set, or add --allow-empty if that is what you want", inv.Set, inv.Len())}
+}

@@ -1,0 +1,148 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/prefect-apply/prefect-apply/internal/apply"
+	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/render"
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// SyncOptions are the flags of `sync`.
+type SyncOptions struct {
+	IO  *IOStreams
+	Env *Env
+	planFlags
+	Yes          bool
+	AllowReplace bool
+	Concurrency  int
+}
+
+func newSyncCmd(ios *IOStreams, env *Env) *cobra.Command {
+	opts := &SyncOptions{IO: ios, Env: env}
+	cmd := &cobra.Command{
+		Use:   "sync [-f FILE]",
+		Short: "Apply the plan: make the live pools and queues match the file",
+		Long: `Compute the plan as diff does, print it, ask for confirmation (or take
+--yes), and apply it in dependency order: pools before their queues, queues
+by ascending priority. Each change is reported as it finishes.
+
+sync never deletes what it does not own. Objects it creates are recorded in
+an inventory on the Prefect server (Prefect Variables named
+prefect-apply_<set>_<n>); with --prune, owned objects that left the file are
+deleted. A pool's default queue is never deleted. Changing a pool's type
+means deleting and recreating it, which sync does only with --allow-replace.
+
+When a change fails, the changes that depend on it are skipped and the rest
+go on; the report lists what was applied, what failed and what was skipped,
+and the exit status is 1. Running sync again converges.
+
+Exit status: 0 when everything was applied (or nothing had to be), 1 on
+any error.`,
+		Example: `  # Review, then confirm at the prompt
+  prefect-apply sync -f pools.yaml
+
+  # In a deploy pipeline
+  prefect-apply sync -f pools.yaml --yes --prune`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.validate(); err != nil {
+				return err
+			}
+			return syncRun(cmd.Context(), opts)
+		},
+	}
+	opts.register(cmd.Flags())
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation (required when stdin is not a terminal)")
+	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating pools whose type changed")
+	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most")
+	return cmd
+}
+
+func syncRun(ctx context.Context, opts *SyncOptions) error {
+	ios := opts.IO
+	p, err := computePlan(ctx, ios, opts.Env, &opts.planFlags)
+	if err != nil {
+		return err
+	}
+	if err := writePlan(ios, opts.Output, p.plan); err != nil {
+		return err
+	}
+	if !p.plan.HasChanges() {
+		return recordOwnership(ctx, p, nil)
+	}
+	if s := p.plan.Summary(); s.Replace > 0 && !opts.AllowReplace {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the plan replaces %d work pool%s (a type change deletes and recreates the pool and its queues); nothing was changed: rerun with --allow-replace to do it", s.Replace, plural(s.Replace))}
+	}
+	if !opts.Yes {
+		if !ios.InTTY {
+			return &ExitError{Code: ExitFailure, Err: errors.New("nothing was changed: stdin is not a terminal, so there is nobody to confirm; rerun with --yes to apply")}
+		}
+		ok, err := confirm(ios)
+		if err != nil || !ok {
+			fmt.Fprintln(ios.ErrOut, "Cancelled; nothing was changed.")
+			return silent(ExitFailure)
+		}
+	}
+	// Record intent before writing: an interrupted sync leaves nothing
+	// created that the set does not know it owns.
+	if err := recordOwnership(ctx, p, nil); err != nil {
+		return err
+	}
+	progress := ios.ErrOut
+	if opts.Output == "text" {
+		progress = ios.Out
+		fmt.Fprintln(progress)
+	}
+	results := apply.Execute(ctx, p.plan, apply.Targets{
+		Prefect: p.client, SecretData: p.desired.SecretData,
+		AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
+		Progress: func(r apply.Result) { fmt.Fprintln(progress, render.ResultLine(r, render.Style{Color: ios.Color})) },
+	})
+	if err := recordOwnership(context.WithoutCancel(ctx), p, results); err != nil {
+		fmt.Fprintln(ios.ErrOut, "Error:", err)
+	}
+	fmt.Fprintln(progress)
+	fmt.Fprintln(progress, render.ResultSummary(results))
+	for _, r := range results {
+		if r.Status != apply.Applied {
+			return silent(ExitFailure)
+		}
+	}
+	return nil
+}
+
+// recordOwnership adds every declared Prefect object to the inventory and
+// removes what was deleted. Before applying (results nil) it records what
+// is about to be created, so an interrupted run still owns it.
+func recordOwnership(ctx context.Context, p *planned, results []apply.Result) error {
+	inv := p.inventory
+	for k := range p.desired.Pools {
+		inv.Add(state.PoolKey(k))
+	}
+	for k := range p.desired.Queues {
+		inv.Add(k)
+	}
+	for _, r := range results {
+		if r.Status == apply.Applied && r.Action == plan.Delete {
+			inv.Remove(r.Key)
+		}
+	}
+	return inv.Save(ctx, p.client)
+}
+
+func confirm(ios *IOStreams) (bool, error) {
+	fmt.Fprint(ios.Out, "\nApply these changes? Only 'yes' will be accepted: ")
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
+	if err != nil && line == "" {
+		return false, err
+	}
+	return strings.TrimSpace(line) == "yes", nil
+}

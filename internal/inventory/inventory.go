@@ -1,0 +1,207 @@
+// Package inventory records which Prefect work pools and queues a set owns,
+// in Prefect Variables on the server itself (prefect-apply keeps no state of
+// its own). A variable's value must stay under Prefect's limit, so a large
+// inventory is split across numbered variables.
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/prefect-apply/prefect-apply/internal/prefect"
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// Store is what an inventory needs of a Prefect server.
+type Store interface {
+	ListVariables(ctx context.Context, namePrefix string) ([]prefect.Variable, error)
+	SetVariable(ctx context.Context, name string, value any, tags []string) error
+	DeleteVariable(ctx context.Context, name string) error
+}
+
+// chunkLimit keeps each part's JSON safely under the server's limit.
+const chunkLimit = prefect.MaxVariableValueLength - 500
+
+// Tag marks the variables on the server.
+const Tag = "prefect-apply"
+
+// Prefix returns the variable name prefix of a set's parts. Set names have
+// no '_', so one set's prefix never matches another set's variables.
+func Prefix(set string) string { return "prefect-apply_" + set + "_" }
+
+// part is the value of one variable.
+type part struct {
+	Version int         `json:"version"`
+	Set     string      `json:"set"`
+	Pools   []string    `json:"pools,omitempty"`
+	Queues  [][2]string `json:"queues,omitempty"`
+}
+
+// Inventory is the set of keys a set owns.
+type Inventory struct {
+	Set    string
+	keys   map[state.Key]bool
+	stored map[string]string // variable name → value JSON as read
+}
+
+// New returns an empty inventory.
+func New(set string) *Inventory {
+	return &Inventory{Set: set, keys: map[state.Key]bool{}, stored: map[string]string{}}
+}
+
+// Load reads a set's inventory (one list call, paged).
+func Load(ctx context.Context, s Store, set string) (*Inventory, error) {
+	vars, err := s.ListVariables(ctx, Prefix(set))
+	if err != nil {
+		return nil, fmt.Errorf("reading the inventory of set %q: %w", set, err)
+	}
+	inv := New(set)
+	for _, v := range vars {
+		if _, err := strconv.Atoi(strings.TrimPrefix(v.Name, Prefix(set))); err != nil {
+			continue
+		}
+		raw, _ := json.Marshal(v.Value)
+		inv.stored[v.Name] = string(raw)
+		var p part
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return nil, fmt.Errorf("reading the inventory of set %q: variable %q is not an inventory: %w", set, v.Name, err)
+		}
+		for _, name := range p.Pools {
+			inv.keys[state.PoolKey(name)] = true
+		}
+		for _, q := range p.Queues {
+			inv.keys[state.QueueKey(q[0], q[1])] = true
+		}
+	}
+	return inv, nil
+}
+
+// Owns reports whether the set owns a Prefect object.
+func (i *Inventory) Owns(k state.Key) bool { return i.keys[k] }
+
+// Len is the number of owned objects.
+func (i *Inventory) Len() int { return len(i.keys) }
+
+// Add records keys as owned; non-Prefect keys are ignored.
+func (i *Inventory) Add(keys ...state.Key) {
+	for _, k := range keys {
+		if k.System == state.Prefect {
+			i.keys[k] = true
+		}
+	}
+}
+
+// Remove forgets keys; removing a pool forgets its queues too.
+func (i *Inventory) Remove(keys ...state.Key) {
+	for _, k := range keys {
+		delete(i.keys, k)
+		if k.Kind == state.KindWorkPool {
+			for o := range i.keys {
+				if o.Kind == state.KindWorkQueue && o.Namespace == k.Name {
+					delete(i.keys, o)
+				}
+			}
+		}
+	}
+}
+
+// Keys returns the owned keys, sorted.
+func (i *Inventory) Keys() []state.Key {
+	out := make([]state.Key, 0, len(i.keys))
+	for k := range i.keys {
+		out = append(out, k)
+	}
+	state.SortKeys(out)
+	return out
+}
+
+// Save writes the inventory, touching only the parts that changed.
+func (i *Inventory) Save(ctx context.Context, s Store) error {
+	want := map[string]string{}
+	for n, p := range i.parts() {
+		raw, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		want[Prefix(i.Set)+strconv.Itoa(n)] = string(raw)
+	}
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if i.stored[name] == want[name] {
+			continue
+		}
+		var v any
+		_ = json.Unmarshal([]byte(want[name]), &v)
+		if err := s.SetVariable(ctx, name, v, []string{Tag}); err != nil {
+			return fmt.Errorf("writing the inventory of set %q: %w", i.Set, err)
+		}
+		i.stored[name] = want[name]
+	}
+	for name := range i.stored {
+		if _, ok := want[name]; ok {
+			continue
+		}
+		if err := s.DeleteVariable(ctx, name); err != nil && !prefect.IsNotFound(err) {
+			return fmt.Errorf("writing the inventory of set %q: %w", i.Set, err)
+		}
+		delete(i.stored, name)
+	}
+	return nil
+}
+
+// parts splits the keys into values that each stay under chunkLimit. An
+// empty inventory is no parts at all.
+func (i *Inventory) parts() []part {
+	var out []part
+	cur := part{Version: 1, Set: i.Set}
+	size := 0
+	base := len(fmt.Sprintf(`{"version":1,"set":%q,"pools":[],"queues":[]}`, i.Set))
+	flush := func() {
+		if len(cur.Pools)+len(cur.Queues) > 0 {
+			out = append(out, cur)
+		}
+		cur, size = part{Version: 1, Set: i.Set}, 0
+	}
+	for _, k := range i.Keys() {
+		n := jsonLen(k.Name) + 1
+		if k.Kind == state.KindWorkQueue {
+			n += jsonLen(k.Namespace) + 3
+		}
+		if base+size+n > chunkLimit {
+			flush()
+		}
+		size += n
+		if k.Kind == state.KindWorkPool {
+			cur.Pools = append(cur.Pools, k.Name)
+		} else {
+			cur.Queues = append(cur.Queues, [2]string{k.Namespace, k.Name})
+		}
+	}
+	flush()
+	return out
+}
+
+// jsonLen bounds the length of a string's JSON as the server measures it
+// (Python's json.dumps escapes every non-ASCII character, up to 12 bytes).
+func jsonLen(s string) int {
+	n := 2
+	for _, r := range s {
+		switch {
+		case r < 0x20 || r == '"' || r == '\\':
+			n += 6
+		case r < 0x80:
+			n++
+		default:
+			n += 12
+		}
+	}
+	return n
+}

@@ -1,0 +1,254 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// DefaultQueue is the queue Prefect creates with every pool. It is never
+// deleted; declaring it manages its settings.
+const DefaultQueue = "default"
+
+// Options tune Compute.
+type Options struct {
+	// Set names the ownership set the file manages.
+	Set string
+	// Prune turns managed objects that left the file into deletions;
+	// without it they are reported as orphans.
+	Prune bool
+	// Owned reports whether a live object is recorded as owned by the set.
+	// Nil means nothing is owned.
+	Owned func(state.Key) bool
+}
+
+// Compute returns the changes that make live match desired.
+func Compute(desired, live *state.State, opts Options) (*Plan, error) {
+	if desired == nil || live == nil {
+		return nil, fmt.Errorf("computing plan: missing desired or live state")
+	}
+	owned := opts.Owned
+	if owned == nil {
+		owned = func(state.Key) bool { return false }
+	}
+	c := &computer{desired: desired, live: live, opts: opts, owned: owned, replaced: map[string]bool{}}
+	c.objects()
+	c.pools()
+	c.queues()
+	p := &Plan{Version: FormatVersion, Set: opts.Set, Changes: c.changes}
+	order(p.Changes)
+	c.dependencies(p.Changes)
+	return p, nil
+}
+
+type computer struct {
+	desired, live *state.State
+	opts          Options
+	owned         func(state.Key) bool
+	changes       []Change
+	replaced      map[string]bool // pools deleted and created again
+	created       map[string]bool
+}
+
+func (c *computer) add(ch Change) { c.changes = append(c.changes, ch) }
+
+// leftover reports a live object that is no longer declared.
+func (c *computer) leftover(key state.Key, fingerprint string) {
+	if !c.owned(key) {
+		return
+	}
+	if c.opts.Prune {
+		c.add(Change{Key: key, Action: Delete, Fingerprint: fingerprint})
+		return
+	}
+	c.add(Change{Key: key, Action: Orphan, Fingerprint: fingerprint,
+		Reason: "no longer in the file; deleted only with --prune"})
+}
+
+func (c *computer) pools() {
+	c.created = map[string]bool{}
+	for _, name := range sortedPools(c.desired) {
+		d := c.desired.Pools[name]
+		key := state.PoolKey(name)
+		l, ok := c.live.Pools[name]
+		if !ok {
+			c.created[name] = true
+			c.add(Change{Key: key, Action: Create, Pool: d, Fields: poolFields(d)})
+			continue
+		}
+		unowned := !c.owned(key)
+		if d.Type != l.Type {
+			c.replaced[name] = true
+			c.add(Change{Key: key, Action: Replace, Pool: d, Unowned: unowned, Fingerprint: l.Updated,
+				Fields: []FieldChange{{Path: "type", Old: l.Type, New: d.Type, HasOld: true, HasNew: true}},
+				Reason: fmt.Sprintf("the type of a work pool cannot change (%s → %s): the pool is deleted and created again, with its queues", l.Type, d.Type)})
+			continue
+		}
+		fields, patch := diffPool(d, l)
+		action := Update
+		if len(fields) == 0 {
+			action = NoOp
+		}
+		c.add(Change{Key: key, Action: action, Pool: d, Fields: fields, Patch: patch, Unowned: unowned, Fingerprint: l.Updated})
+	}
+	for _, name := range sortedPools(c.live) {
+		if _, ok := c.desired.Pools[name]; !ok {
+			c.leftover(state.PoolKey(name), c.live.Pools[name].Updated)
+		}
+	}
+}
+
+func (c *computer) queues() {
+	for _, key := range sortedQueues(c.desired) {
+		d := c.desired.Queues[key]
+		l, ok := c.live.Queues[key]
+		fresh := c.created[d.Pool] || c.replaced[d.Pool]
+		switch {
+		case fresh && d.Name == DefaultQueue:
+			// The server creates it with the pool; applying sets its fields.
+			fields, patch := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1)})
+			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Patch: patch, Implicit: true})
+		case fresh || !ok:
+			c.add(Change{Key: key, Action: Create, Queue: d, Fields: queueFields(d)})
+		default:
+			fields, patch := diffQueue(d, l)
+			action := Update
+			if len(fields) == 0 {
+				action = NoOp
+			}
+			c.add(Change{Key: key, Action: action, Queue: d, Fields: fields, Patch: patch, Unowned: !c.owned(key), Fingerprint: l.Updated})
+		}
+	}
+	for _, key := range sortedQueues(c.live) {
+		l := c.live.Queues[key]
+		if _, ok := c.desired.Queues[key]; ok || l.Name == DefaultQueue {
+			continue
+		}
+		if _, poolDeclared := c.desired.Pools[l.Pool]; !poolDeclared || c.replaced[l.Pool] {
+			continue // goes with its pool
+		}
+		c.leftover(key, l.Updated)
+	}
+}
+
+func (c *computer) objects() {
+	keys := make([]state.Key, 0, len(c.desired.Objects))
+	for k := range c.desired.Objects {
+		keys = append(keys, k)
+	}
+	state.SortKeys(keys)
+	for _, key := range keys {
+		d := c.desired.Objects[key]
+		l, ok := c.live.Objects[key]
+		if !ok {
+			c.add(Change{Key: key, Action: Create, Object: d, Fields: objectFields(key, d)})
+			continue
+		}
+		fields := diffObjects(key, d, l)
+		action := Update
+		if len(fields) == 0 {
+			action = NoOp
+		}
+		c.add(Change{Key: key, Action: action, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key)})
+	}
+	var gone []state.Key
+	for k := range c.live.Objects {
+		if _, ok := c.desired.Objects[k]; !ok {
+			gone = append(gone, k)
+		}
+	}
+	state.SortKeys(gone)
+	for _, k := range gone {
+		c.leftover(k, c.live.Objects[k].GetResourceVersion())
+	}
+}
+
+func sortedPools(s *state.State) []string {
+	names := make([]string, 0, len(s.Pools))
+	for n := range s.Pools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func sortedQueues(s *state.State) []state.Key {
+	keys := make([]state.Key, 0, len(s.Queues))
+	for k := range s.Queues {
+		keys = append(keys, k)
+	}
+	state.SortKeys(keys)
+	return keys
+}
+
+func intPtr(i int) *int { return &i }
+
+// objectFields lists a new object's fields for the plan, secrets masked.
+func objectFields(key state.Key, o *unstructured.Unstructured) []FieldChange {
+	var out []FieldChange
+	diffValues("", nil, normalize(cleanObject(o)), false, true, &out)
+	flat := out[:0]
+	for _, f := range out {
+		if m, ok := f.New.(map[string]any); ok {
+			var sub []FieldChange
+			for k, v := range m {
+				diffValues(join(f.Path, k), nil, v, false, true, &sub)
+			}
+			flat = append(flat, sub...)
+			continue
+		}
+		flat = append(flat, f)
+	}
+	sort.Slice(flat, func(i, j int) bool { return flat[i].Path < flat[j].Path })
+	return mask(key, flat)
+}
+
+// mask hides Secret values: the change says which key changed, never the value.
+func mask(key state.Key, fields []FieldChange) []FieldChange {
+	if key.Kind != "Secret" || key.Group != "" {
+		return fields
+	}
+	var out []FieldChange
+	for _, f := range fields {
+		if f.Path == "data" || f.Path == "stringData" {
+			// A whole map added or removed: one masked entry per key.
+			for _, side := range []any{f.Old, f.New} {
+				if m, ok := side.(map[string]any); ok {
+					for k := range m {
+						out = append(out, FieldChange{Path: join(f.Path, k), HasOld: f.HasOld, HasNew: f.HasNew, Sensitive: true})
+					}
+				}
+			}
+			continue
+		}
+		if strings.HasPrefix(f.Path, "data") || strings.HasPrefix(f.Path, "stringData") {
+			f.Sensitive = true
+			f.Old, f.New = nil, nil
+			if f.HasOld {
+				f.Old = Masked
+			}
+			if f.HasNew {
+				f.New = Masked
+			}
+		}
+		out = append(out, f)
+	}
+	for i := range out {
+		if out[i].Sensitive {
+			out[i].Old, out[i].New = maskSide(out[i].HasOld), maskSide(out[i].HasNew)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+func maskSide(has bool) any {
+	if has {
+		return Masked
+	}
+	return nil
+}

@@ -1,0 +1,126 @@
+// Package plan computes what must change for the live state to match the
+// desired state. Compute is pure: no clients, no I/O. It normalises both
+// sides (server-set fields, number types, key order, the automatic default
+// queue) so that a sync followed by a diff shows nothing, and records every
+// change with its field-level differences, secret values masked.
+package plan
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// FormatVersion is the version of the plan's JSON form.
+const FormatVersion = 1
+
+// Action is what a change does.
+type Action string
+
+const (
+	Create  Action = "create"
+	Update  Action = "update"
+	Replace Action = "replace"
+	Delete  Action = "delete"
+	// Orphan is a managed object that left the file: deleted only with --prune.
+	Orphan Action = "orphan"
+	NoOp   Action = "no-op"
+)
+
+// Masked stands in for a secret value in every rendering.
+const Masked = "(sensitive value)"
+
+// FieldChange is one difference in one field.
+type FieldChange struct {
+	// Path is the field, e.g. "concurrencyLimit" or
+	// "baseJobTemplate.variables.properties.image.default".
+	Path string `json:"path"`
+	// Old and New are JSON values; absent when the field is added or
+	// removed, Masked when Sensitive.
+	Old       any  `json:"old,omitempty"`
+	New       any  `json:"new,omitempty"`
+	HasOld    bool `json:"hasOld"`
+	HasNew    bool `json:"hasNew"`
+	Sensitive bool `json:"sensitive,omitempty"`
+}
+
+// Change is what happens to one object.
+type Change struct {
+	Key    state.Key     `json:"key"`
+	Action Action        `json:"action"`
+	Fields []FieldChange `json:"fields,omitempty"`
+	// Reason explains a replace or an orphan.
+	Reason string `json:"reason,omitempty"`
+	// Implicit marks a default queue of a pool being created: the server
+	// creates it with the pool, so applying updates its fields.
+	Implicit bool `json:"implicit,omitempty"`
+	// Unowned is set when the object exists but is not recorded as owned
+	// by this set: applying records it.
+	Unowned bool `json:"unowned,omitempty"`
+	// Fingerprint identifies the live object the change was computed
+	// against (Prefect `updated`, Kubernetes resourceVersion).
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// DependsOn lists the keys whose changes must succeed first.
+	DependsOn []state.Key `json:"dependsOn,omitempty"`
+
+	// What the applier sends; not part of the rendered plan.
+	Pool   *state.Pool                `json:"-"`
+	Queue  *state.Queue               `json:"-"`
+	Object *unstructured.Unstructured `json:"-"`
+	// Patch holds the Prefect fields to send for an update, in the API's
+	// names (description, is_paused, concurrency_limit, base_job_template,
+	// priority): only what changes.
+	Patch map[string]any `json:"-"`
+}
+
+// Plan is every change, in apply order.
+type Plan struct {
+	Version int      `json:"version"`
+	Set     string   `json:"set"`
+	Changes []Change `json:"changes"`
+}
+
+// Summary counts changes by action.
+type Summary struct {
+	Create, Update, Replace, Delete, Orphan, NoOp int
+}
+
+// Summary counts the plan's changes.
+func (p *Plan) Summary() Summary {
+	var s Summary
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			s.Create++
+		case Update:
+			s.Update++
+		case Replace:
+			s.Replace++
+		case Delete:
+			s.Delete++
+		case Orphan:
+			s.Orphan++
+		case NoOp:
+			s.NoOp++
+		}
+	}
+	return s
+}
+
+// HasChanges reports whether applying the plan would change anything.
+// Orphans do not count: without --prune they are only reported.
+func (p *Plan) HasChanges() bool {
+	s := p.Summary()
+	return s.Create+s.Update+s.Replace+s.Delete > 0
+}
+
+// Pending returns the changes that write something.
+func (p *Plan) Pending() []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Action != NoOp && c.Action != Orphan {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,106 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/prefect-apply/prefect-apply/internal/plan"
+)
+
+// MarkdownLimit is GitHub's limit on a comment's length.
+const MarkdownLimit = 65535
+
+// Markdown writes the plan as a pull-request comment: a summary, a table of
+// changes and the field-level differences in collapsible blocks, kept under
+// GitHub's comment limit with a notice when details had to be left out.
+func Markdown(w io.Writer, p *plan.Plan) error {
+	var head strings.Builder
+	fmt.Fprintf(&head, "### prefect-apply plan for set `%s`\n\n", p.Set)
+	if !hasVisible(p) {
+		head.WriteString("**No changes**: the live state matches the file.\n")
+		_, err := io.WriteString(w, head.String())
+		return err
+	}
+	fmt.Fprintf(&head, "**%s**\n\n", strings.TrimPrefix(SummaryLine(p.Summary()), "Plan: "))
+	head.WriteString("| | Object | Change |\n|---|---|---|\n")
+	var blocks []string
+	for _, c := range p.Changes {
+		if c.Action == plan.NoOp {
+			continue
+		}
+		sym := symbols[c.Action]
+		note := sym.verb
+		if c.Reason != "" {
+			note += ": " + c.Reason
+		}
+		fmt.Fprintf(&head, "| `%s` | %s | %s |\n", sym.sym, escapeCell(Object(c.Key)), escapeCell(note))
+		if len(c.Fields) == 0 || c.Action == plan.Orphan {
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "<details><summary>%s %s (%d field%s)</summary>\n\n```diff\n", sym.sym, htmlEscape(Object(c.Key)), len(c.Fields), plural(len(c.Fields)))
+		for _, f := range c.Fields {
+			b.WriteString(diffLine(f) + "\n")
+		}
+		b.WriteString("```\n</details>\n")
+		blocks = append(blocks, b.String())
+	}
+	out := head.String() + "\n"
+	notice := "\n> **Note:** %d of %d detail blocks were left out to stay under GitHub's comment size limit. Run `prefect-apply diff` for the full plan.\n"
+	room := MarkdownLimit - len(out) - len(notice) - 20
+	written := 0
+	for _, b := range blocks {
+		if len(b) > room {
+			break
+		}
+		out += b
+		room -= len(b)
+		written++
+	}
+	if written < len(blocks) {
+		if len(out) > MarkdownLimit-len(notice)-20 {
+			out = out[:MarkdownLimit-len(notice)-20]
+		}
+		out += fmt.Sprintf(notice, len(blocks)-written, len(blocks))
+	}
+	_, err := io.WriteString(w, out)
+	return err
+}
+
+func hasVisible(p *plan.Plan) bool {
+	for _, c := range p.Changes {
+		if c.Action != plan.NoOp {
+			return true
+		}
+	}
+	return false
+}
+
+// diffLine renders a field change in diff syntax: + added, - removed, and
+// a changed field as a removed and an added line.
+func diffLine(f plan.FieldChange) string {
+	switch {
+	case f.HasOld && f.HasNew:
+		return "- " + f.Path + ": " + Value(f.Old) + "\n+ " + f.Path + ": " + Value(f.New)
+	case f.HasNew:
+		return "+ " + f.Path + ": " + Value(f.New)
+	default:
+		return "- " + f.Path + ": " + Value(f.Old)
+	}
+}
+
+func escapeCell(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(htmlEscape(s))
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
