@@ -60,9 +60,11 @@ const (
 
 // Result is the outcome of one change.
 type Result struct {
-	Key      state.Key     `json:"key"`
-	Action   plan.Action   `json:"action"`
-	Status   Status        `json:"status"`
+	Key    state.Key   `json:"key"`
+	Action plan.Action `json:"action"`
+	Status Status      `json:"status"`
+	// Implicit marks a default queue the server created with its pool.
+	Implicit bool          `json:"implicit,omitempty"`
 	Error    string        `json:"error,omitempty"`
 	Duration time.Duration `json:"durationNs"`
 	err      error
@@ -146,7 +148,7 @@ func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
 					began := time.Now()
 					err := apply(ctx, c, t)
 					<-sem
-					r := Result{Key: c.Key, Action: c.Action, Status: Applied, Duration: time.Since(began)}
+					r := Result{Key: c.Key, Action: c.Action, Status: Applied, Implicit: c.Implicit, Duration: time.Since(began)}
 					if err != nil {
 						r.Status, r.Error, r.err = Failed, err.Error(), err
 					}

@@ -13,11 +13,18 @@ var pastTense = map[plan.Action]string{
 	plan.Create: "created", plan.Update: "updated", plan.Replace: "replaced", plan.Delete: "deleted",
 }
 
+func past(r apply.Result) string {
+	if r.Implicit {
+		return "created with its pool"
+	}
+	return pastTense[r.Action]
+}
+
 // ResultLine is one progress line of sync.
 func ResultLine(r apply.Result, st Style) string {
 	switch r.Status {
 	case apply.Applied:
-		return st.paint(green, fmt.Sprintf("%s: %s", Object(r.Key), pastTense[r.Action])) +
+		return st.paint(green, fmt.Sprintf("%s: %s", Object(r.Key), past(r))) +
 			st.paint(dim, fmt.Sprintf(" (%s)", r.Duration.Round(time.Millisecond)))
 	case apply.Failed:
 		return st.paint(red, fmt.Sprintf("%s: %s failed: %s", Object(r.Key), r.Action, r.Error))

@@ -51,7 +51,11 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 		}
 		pending++
 		sym := symbols[c.Action]
-		line := fmt.Sprintf("%s %s %s", sym.sym, Object(c.Key), sym.verb)
+		verb := sym.verb
+		if c.Implicit {
+			verb = "will be created with its pool"
+		}
+		line := fmt.Sprintf("%s %s %s", sym.sym, Object(c.Key), verb)
 		fmt.Fprintln(w, st.paint(sym.color, line))
 		if c.Reason != "" {
 			fmt.Fprintln(w, st.paint(dim, "    # "+c.Reason))
