@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,138 +137,6 @@ func TestListQueuesUnstablePaging(t *testing.T) {
 	}
 }
 
-func TestRetries(t *testing.T) {
-	tests := map[string]struct {
-		responses []func(w http.ResponseWriter)
-		call      func(c *Client) error
-		wantErr   string
-		wantReqs  int
-		checkWait func(t *testing.T, waits []time.Duration)
-	}{
-		"503 then success": {
-			responses: []func(http.ResponseWriter){status(503), okJSON(`{"name":"a","type":"process"}`)},
-			call:      func(c *Client) error { _, err := c.GetPool(context.Background(), "a"); return err },
-			wantReqs:  2,
-			checkWait: func(t *testing.T, w []time.Duration) {
-				if len(w) != 1 || w[0] < backoffBase/2 || w[0] > backoffBase {
-					t.Errorf("waits = %v", w)
-				}
-			},
-		},
-		"429 with Retry-After seconds": {
-			responses: []func(http.ResponseWriter){retryAfterHeader("7"), okJSON(`[]`)},
-			call:      func(c *Client) error { _, err := c.ListPools(context.Background()); return err },
-			wantReqs:  2,
-			checkWait: func(t *testing.T, w []time.Duration) {
-				if len(w) != 1 || w[0] < 7*time.Second || w[0] > 8400*time.Millisecond {
-					t.Errorf("waits = %v, want 7s plus up to 20%%", w)
-				}
-			},
-		},
-		"429 with Retry-After date, capped": {
-			responses: []func(http.ResponseWriter){retryAfterHeader(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)), status(204)},
-			call:      func(c *Client) error { return c.DeletePool(context.Background(), "a") },
-			wantReqs:  2,
-			checkWait: func(t *testing.T, w []time.Duration) {
-				if len(w) != 1 || w[0] < retryAfterMax || w[0] > retryAfterMax*6/5 {
-					t.Errorf("waits = %v, want the %v cap", w, retryAfterMax)
-				}
-			},
-		},
-		"gives up after MaxRetries": {
-			responses: []func(http.ResponseWriter){status(502)},
-			call:      func(c *Client) error { _, err := c.GetPool(context.Background(), "a"); return err },
-			wantErr:   `reading work pool "a": 502 Bad Gateway`,
-			wantReqs:  DefaultMaxRetries + 1,
-			checkWait: func(t *testing.T, w []time.Duration) {
-				if len(w) != DefaultMaxRetries || w[3] < 2*time.Second {
-					t.Errorf("waits = %v, want exponential", w)
-				}
-			},
-		},
-		"create refused with 503 (database locked) is sent again": {
-			responses: []func(http.ResponseWriter){status(503), status(201)},
-			call:      func(c *Client) error { return c.CreatePool(context.Background(), &state.Pool{Name: "a"}) },
-			wantReqs:  2,
-		},
-		"create after a 502 is not sent again": {
-			responses: []func(http.ResponseWriter){status(502), status(201)},
-			call:      func(c *Client) error { return c.CreatePool(context.Background(), &state.Pool{Name: "a"}) },
-			wantErr:   `creating work pool "a": 502 Bad Gateway`,
-			wantReqs:  1,
-		},
-		"update is retried": {
-			responses: []func(http.ResponseWriter){status(429), status(504), status(204)},
-			call: func(c *Client) error {
-				return c.UpdateQueue(context.Background(), "a", "q", map[string]any{"is_paused": true})
-			},
-			wantReqs: 3,
-		},
-		"connection reset on GET is retried": {
-			responses: []func(http.ResponseWriter){hangUp, okJSON(`{"name":"a","value":1}`)},
-			call:      func(c *Client) error { _, _, err := c.GetVariable(context.Background(), "a"); return err },
-			wantReqs:  2,
-		},
-		"connection reset on create is not retried": {
-			responses: []func(http.ResponseWriter){hangUp, status(201)},
-			call: func(c *Client) error {
-				return c.CreateQueue(context.Background(), &state.Queue{Pool: "a", Name: "q"})
-			},
-			wantErr:  "check PREFECT_API_URL",
-			wantReqs: 1,
-		},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			var n atomic.Int32
-			c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-				i := int(n.Add(1)) - 1
-				tc.responses[min(i, len(tc.responses)-1)](w)
-			}, Connection{})
-			err := tc.call(c.Client)
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Fatalf("error = %v, want %q", err, tc.wantErr)
-			}
-			if got := StatsTotal(c.Stats()); got != tc.wantReqs || int(n.Load()) != tc.wantReqs {
-				t.Errorf("requests: counted %d, served %d, want %d", got, n.Load(), tc.wantReqs)
-			}
-			if tc.checkWait != nil {
-				tc.checkWait(t, c.sleeps)
-			}
-		})
-	}
-}
-
-func status(code int) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) { w.WriteHeader(code) }
-}
-
-func okJSON(body string) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(body))
-	}
-}
-
-func retryAfterHeader(v string) func(http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
-		w.Header().Set("Retry-After", v)
-		w.WriteHeader(429)
-	}
-}
-
-// hangUp closes the connection without an answer.
-func hangUp(w http.ResponseWriter) {
-	conn, _, err := w.(http.Hijacker).Hijack()
-	if err == nil {
-		_ = conn.(*net.TCPConn).SetLinger(0) // RST, not FIN
-		_ = conn.Close()
-	}
-}
-
 func TestRequestShape(t *testing.T) {
 	var got []string
 	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
@@ -345,20 +211,5 @@ func TestPerRequestTimeout(t *testing.T) {
 	var ce *ConnError
 	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "PREFECT_API_REQUEST_TIMEOUT") {
 		t.Fatalf("error = %v", err)
-	}
-}
-
-func TestContextCancelStopsRetries(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
-		cancel()
-		w.WriteHeader(503)
-	}, Connection{})
-	_, err := c.GetPool(ctx, "a")
-	if !errors.Is(err, context.Canceled) && !strings.Contains(fmt.Sprint(err), "503") {
-		t.Fatalf("error = %v", err)
-	}
-	if n := StatsTotal(c.Stats()); n != 1 {
-		t.Errorf("%d requests after cancel, want 1", n)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -138,28 +137,6 @@ func noURLError(path string, prof *profile) error {
 	return errors.New("no Prefect API URL: pass --prefect-url, set PREFECT_API_URL " +
 		"(e.g. http://127.0.0.1:4200/api), set prefect.url in the pools file, " +
 		"or run `prefect config set PREFECT_API_URL=...` for the active profile (" + where + ")")
-}
-
-// checkURL validates an API URL and drops a trailing slash.
-func checkURL(raw string) (string, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil {
-		return "", fmt.Errorf("%q is not a URL", RedactURL(raw))
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("%q must be an http:// or https:// URL with a host", RedactURL(raw))
-	}
-	return strings.TrimRight(u.String(), "/"), nil
-}
-
-// RedactURL drops userinfo, query and fragment from a URL for messages.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
 }
 
 // String summarises the connection without secrets.

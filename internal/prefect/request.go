@@ -157,6 +157,8 @@ func (c *Client) apiError(cl call, status int, body []byte) *APIError {
 	switch {
 	case status == http.StatusUnauthorized:
 		e.Hint = unauthorizedHint(c.conn.Auth)
+	case status == http.StatusForbidden && strings.Contains(e.Detail, "CSRF"):
+		e.Hint = "the server has PREFECT_SERVER_CSRF_PROTECTION_ENABLED on; prefect-apply sends no CSRF tokens yet"
 	case (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) &&
 		cl.op == "listing" && !strings.HasSuffix(c.conn.URL, "/api"):
 		e.Hint = "PREFECT_API_URL usually ends in /api (from " + c.conn.URLSource + ")"

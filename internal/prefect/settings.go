@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -93,4 +94,26 @@ func parseHeaders(s string) (map[string]Secret, error) {
 		out[canon] = NewSecret(str)
 	}
 	return out, nil
+}
+
+// checkURL validates an API URL and drops a trailing slash.
+func checkURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL", RedactURL(raw))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return "", fmt.Errorf("%q must be an http:// or https:// URL with a host", RedactURL(raw))
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// RedactURL drops userinfo, query and fragment from a URL for messages.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
 }
