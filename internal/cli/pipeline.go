@@ -7,15 +7,25 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/prefect-apply/prefect-apply/internal/apply"
 	"github.com/prefect-apply/prefect-apply/internal/config"
 	"github.com/prefect-apply/prefect-apply/internal/desired"
 	"github.com/prefect-apply/prefect-apply/internal/inventory"
+	"github.com/prefect-apply/prefect-apply/internal/kube"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
+
+// KubeClient is what diff and sync need of a cluster.
+type KubeClient interface {
+	apply.Kubernetes
+	ReadLive(ctx context.Context, set string, declared []state.Key) (map[state.Key]*unstructured.Unstructured, error)
+	Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, error)
+	Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error)
+}
 
 // PrefectClient is what diff and sync need of a Prefect server.
 type PrefectClient interface {
@@ -30,6 +40,8 @@ type Env struct {
 	HomeDir   string
 	// NewPrefect builds the Prefect client; tests may replace it.
 	NewPrefect func(conn prefect.Connection) (PrefectClient, error)
+	// NewKube builds the Kubernetes client; tests may replace it.
+	NewKube func(opts kube.Options) (KubeClient, error)
 }
 
 func (e *Env) getenv(k string) string {
@@ -59,6 +71,9 @@ type planFlags struct {
 	Prune          bool
 	AllowEmpty     bool
 	SkipKubernetes bool
+	Kubeconfig     string
+	KubeContext    string
+	ForceConflicts bool
 }
 
 func (f *planFlags) register(fs *pflag.FlagSet) {
@@ -69,6 +84,8 @@ func (f *planFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.Prune, "prune", false, "delete objects this set created that are no longer in the file")
 	fs.BoolVar(&f.AllowEmpty, "allow-empty", false, "with --prune, allow deleting every object the set owns")
 	fs.BoolVar(&f.SkipKubernetes, "skip-kubernetes", false, "leave the Kubernetes objects out: manage only Prefect pools and queues")
+	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: KUBECONFIG, then ~/.kube/config, then the in-cluster config)")
+	fs.StringVar(&f.KubeContext, "context", "", "kubeconfig `CONTEXT` (default: the file's kubernetes.context, then the current context)")
 }
 
 func (f *planFlags) validate() error {
@@ -84,6 +101,7 @@ type planned struct {
 	file      *config.File
 	desired   *state.State
 	client    PrefectClient
+	kube      KubeClient
 	inventory *inventory.Inventory
 	plan      *plan.Plan
 }
@@ -99,9 +117,6 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	}
 	if f.Set != "" {
 		file.Set = f.Set
-	}
-	if !f.SkipKubernetes && file.Kubernetes != nil && (len(file.Kubernetes.Resources) > 0 || len(file.Kubernetes.Secrets) > 0) {
-		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s declares Kubernetes objects, which this version cannot apply yet; run with --skip-kubernetes to manage the Prefect pools and queues alone", f.File)}
 	}
 	want, err := desired.Build(file, desired.Options{LookupEnv: env.lookup(), Dir: filepath.Dir(f.File), SkipKubernetes: f.SkipKubernetes})
 	if err != nil {
@@ -133,7 +148,14 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if err != nil {
 		return nil, err
 	}
-	p, err := plan.Compute(want, live, plan.Options{Set: file.Set, Prune: f.Prune, Owned: inv.Owns})
+	opts := plan.Options{Set: file.Set, Prune: f.Prune, Owned: inv.Owns}
+	var kc KubeClient
+	if !f.SkipKubernetes && usesKubernetes(file) {
+		if kc, err = readKubernetes(ctx, env, f, file, want, live, &opts); err != nil {
+			return nil, err
+		}
+	}
+	p, err := plan.Compute(want, live, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +164,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 			return nil, err
 		}
 	}
-	return &planned{file: file, desired: want, client: client, inventory: inv, plan: p}, nil
+	return &planned{file: file, desired: want, client: client, kube: kc, inventory: inv, plan: p}, nil
 }
 
 // refuseEmptying stops a prune that would delete everything the set owns,

@@ -63,6 +63,7 @@ any error.`,
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation (required when stdin is not a terminal)")
 	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating pools whose type changed")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most")
+	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over Kubernetes fields that another field manager owns")
 	return cmd
 }
 
@@ -102,7 +103,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		fmt.Fprintln(progress)
 	}
 	results := apply.Execute(ctx, p.plan, apply.Targets{
-		Prefect: p.client, SecretData: p.desired.SecretData,
+		Prefect: p.client, Kubernetes: kubeTarget(p.kube), SecretData: p.desired.SecretData,
 		AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
 		Progress: func(r apply.Result) { fmt.Fprintln(progress, render.ResultLine(r, render.Style{Color: ios.Color})) },
 	})
@@ -145,4 +146,12 @@ func confirm(ios *IOStreams) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(line) == "yes", nil
+}
+
+// kubeTarget keeps a nil client a nil interface.
+func kubeTarget(k KubeClient) apply.Kubernetes {
+	if k == nil {
+		return nil
+	}
+	return k
 }

@@ -17,13 +17,6 @@ import (
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
-// Ownership labels on every Kubernetes object prefect-apply applies.
-const (
-	ManagedByLabel = "app.kubernetes.io/managed-by"
-	ManagedByValue = "prefect-apply"
-	SetLabel       = "prefect-apply.io/set"
-)
-
 // Options tune Build.
 type Options struct {
 	// LookupEnv reads Secret values named by fromEnv; os.LookupEnv when nil.
@@ -69,24 +62,18 @@ func Build(f *config.File, opts Options) (*state.State, error) {
 			obj.SetNamespace(ns)
 		}
 		label(obj, f.Set)
-		s.Objects[ObjectKey(obj)] = obj
+		s.Objects[state.ObjectKey(obj)] = obj
 	}
 	for _, sec := range f.Kubernetes.Secrets {
 		obj, data, err := secret(f, sec, opts)
 		if err != nil {
 			return nil, err
 		}
-		key := ObjectKey(obj)
+		key := state.ObjectKey(obj)
 		s.Objects[key] = obj
 		s.SecretData[key] = data
 	}
 	return s, nil
-}
-
-// ObjectKey is the identity of a Kubernetes object.
-func ObjectKey(o *unstructured.Unstructured) state.Key {
-	gvk := o.GroupVersionKind()
-	return state.Key{System: state.Kubernetes, Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
 }
 
 func label(o *unstructured.Unstructured, set string) {
@@ -94,8 +81,8 @@ func label(o *unstructured.Unstructured, set string) {
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	labels[ManagedByLabel] = ManagedByValue
-	labels[SetLabel] = set
+	labels[state.ManagedByLabel] = state.ManagedByValue
+	labels[state.SetLabel] = set
 	o.SetLabels(labels)
 }
 

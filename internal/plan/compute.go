@@ -24,6 +24,10 @@ type Options struct {
 	// Owned reports whether a live object is recorded as owned by the set.
 	// Nil means nothing is owned.
 	Owned func(state.Key) bool
+	// Predicted holds, for declared Kubernetes objects that exist, what the
+	// server would store (a server-side apply dry run); they are compared
+	// with the live objects instead of the bare manifests.
+	Predicted map[state.Key]*unstructured.Unstructured
 }
 
 // Compute returns the changes that make live match desired.
@@ -145,10 +149,18 @@ func (c *computer) objects() {
 		d := c.desired.Objects[key]
 		l, ok := c.live.Objects[key]
 		if !ok {
-			c.add(Change{Key: key, Action: Create, Object: d, Fields: objectFields(key, d)})
+			fields := objectFields(key, d)
+			for _, k := range sortedKeys(c.desired.SecretData[key]) {
+				fields = append(fields, FieldChange{Path: join("data", k), New: Masked, HasNew: true, Sensitive: true})
+			}
+			c.add(Change{Key: key, Action: Create, Object: d, Fields: fields})
 			continue
 		}
-		fields := diffObjects(key, d, l)
+		want := d
+		if p, ok := c.opts.Predicted[key]; ok {
+			want = p
+		}
+		fields := diffObjects(key, want, l)
 		action := Update
 		if len(fields) == 0 {
 			action = NoOp
@@ -251,4 +263,13 @@ func maskSide(has bool) any {
 		return Masked
 	}
 	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -18,6 +18,14 @@ const (
 	Kubernetes System = "kubernetes"
 )
 
+// Ownership labels on every Kubernetes object prefect-apply applies: an
+// object is a set's when it carries both.
+const (
+	ManagedByLabel = "app.kubernetes.io/managed-by"
+	ManagedByValue = "prefect-apply"
+	SetLabel       = "prefect-apply.io/set"
+)
+
 // Kinds of Prefect objects.
 const (
 	KindWorkPool  = "WorkPool"
@@ -146,4 +154,17 @@ func (s *State) QueuesOf(pool string) []*Queue {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// ObjectKey is the identity of a Kubernetes object.
+func ObjectKey(o *unstructured.Unstructured) Key {
+	gvk := o.GroupVersionKind()
+	return Key{System: Kubernetes, Group: gvk.Group, Kind: gvk.Kind, Namespace: o.GetNamespace(), Name: o.GetName()}
+}
+
+// OwnedBy reports whether a Kubernetes object carries both ownership labels
+// of set.
+func OwnedBy(o *unstructured.Unstructured, set string) bool {
+	l := o.GetLabels()
+	return l[ManagedByLabel] == ManagedByValue && l[SetLabel] == set
 }

@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/prefect-apply/prefect-apply/internal/config"
+	"github.com/prefect-apply/prefect-apply/internal/kube"
+	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// usesKubernetes reports whether the file declares or references anything
+// in a cluster.
+func usesKubernetes(f *config.File) bool {
+	if f.Kubernetes != nil && (len(f.Kubernetes.Resources)+len(f.Kubernetes.Secrets)+len(f.Kubernetes.External) > 0) {
+		return true
+	}
+	return false
+}
+
+// readKubernetes reads the set's live objects into live, predicts the
+// declared objects that exist by dry run, checks that the objects the pools
+// reference and the file does not declare exist, and sets opts.Owned and
+// opts.Predicted for the planner.
+func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.File, want, live *state.State, opts *plan.Options) (KubeClient, error) {
+	newKube := env.NewKube
+	if newKube == nil {
+		newKube = func(o kube.Options) (KubeClient, error) { return kube.New(o) }
+	}
+	kctx := f.KubeContext
+	if kctx == "" && file.Kubernetes != nil {
+		kctx = file.Kubernetes.Context
+	}
+	kc, err := newKube(kube.Options{Kubeconfig: f.Kubeconfig, Context: kctx, ForceConflicts: f.ForceConflicts})
+	if err != nil {
+		return nil, err
+	}
+	declared := make([]state.Key, 0, len(want.Objects))
+	for k := range want.Objects {
+		declared = append(declared, k)
+	}
+	state.SortKeys(declared)
+	objs, err := kc.ReadLive(ctx, file.Set, declared)
+	if err != nil {
+		return nil, err
+	}
+	var existing []*unstructured.Unstructured
+	for k, o := range objs {
+		live.Objects[k] = o
+		if d, ok := want.Objects[k]; ok {
+			existing = append(existing, d)
+		}
+	}
+	predicted, err := kc.Predict(ctx, existing, want.SecretData)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkExternal(ctx, kc, file); err != nil {
+		return nil, err
+	}
+	owned := opts.Owned
+	opts.Owned = func(k state.Key) bool {
+		if k.System == state.Kubernetes {
+			o, ok := live.Objects[k]
+			return ok && state.OwnedBy(o, file.Set)
+		}
+		return owned(k)
+	}
+	opts.Predicted = predicted
+	return kc, nil
+}
+
+// checkExternal checks what validate could only take on trust: the objects
+// listed under kubernetes.external exist, with the keys the file expects.
+func checkExternal(ctx context.Context, kc KubeClient, file *config.File) error {
+	if file.Kubernetes == nil {
+		return nil
+	}
+	var problems []string
+	for _, e := range file.Kubernetes.External {
+		ns := e.Namespace
+		if e.Kind != "Namespace" && ns == "" {
+			ns = file.Kubernetes.Namespace
+		}
+		if e.Kind == "Namespace" {
+			ns = ""
+		}
+		key := state.Key{System: state.Kubernetes, Kind: e.Kind, Namespace: ns, Name: e.Name}
+		o, found, err := kc.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		users := poolsUsing(file, key)
+		if !found {
+			problems = append(problems, fmt.Sprintf("%s, listed under kubernetes.external%s, does not exist in the cluster", key, users))
+			continue
+		}
+		if len(e.Keys) > 0 && (e.Kind == "Secret" || e.Kind == "ConfigMap") {
+			data, _ := o.Object["data"].(map[string]any)
+			for _, k := range e.Keys {
+				if _, ok := data[k]; !ok {
+					problems = append(problems, fmt.Sprintf("%s has no key %q%s", key, k, users))
+				}
+			}
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("the cluster lacks what the file references:\n  %s", strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// poolsUsing names the pools whose jobs use an object, for messages.
+func poolsUsing(file *config.File, key state.Key) string {
+	var names []string
+	for i := range file.Pools {
+		p := &file.Pools[i]
+		for _, r := range requiredBy(file, p) {
+			if r == key {
+				names = append(names, fmt.Sprintf("%q", p.Name))
+				break
+			}
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " (used by pool " + strings.Join(names, ", ") + ")"
+}
+
+func requiredBy(file *config.File, p *config.Pool) []state.Key {
+	ns := file.JobNamespace(p)
+	keys := []state.Key{{System: state.Kubernetes, Kind: "Namespace", Name: ns}}
+	t := p.JobTemplate
+	if t == nil {
+		return keys
+	}
+	add := func(kind, name string) {
+		keys = append(keys, state.Key{System: state.Kubernetes, Kind: kind, Namespace: ns, Name: name})
+	}
+	if t.ServiceAccountName != "" {
+		add("ServiceAccount", t.ServiceAccountName)
+	}
+	for _, e := range t.Env {
+		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+			add("Secret", e.ValueFrom.SecretKeyRef.Name)
+		}
+		if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+			add("ConfigMap", e.ValueFrom.ConfigMapKeyRef.Name)
+		}
+	}
+	for _, v := range t.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			add("PersistentVolumeClaim", v.PersistentVolumeClaim.ClaimName)
+		}
+	}
+	return keys
+}

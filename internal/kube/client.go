@@ -1,0 +1,166 @@
+// Package kube is prefect-apply's Kubernetes client: kubeconfig the way
+// kubectl finds it, reading the objects a set owns (one list call per kind,
+// by label), server-side apply dry runs to predict what the server will
+// store, server-side apply with the field manager "prefect-apply", and
+// deletion. It reads and writes only the kinds pools.yaml may declare.
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// FieldManager is the name prefect-apply applies under.
+const FieldManager = "prefect-apply"
+
+// kind describes one kind prefect-apply manages.
+type kind struct {
+	Kind       string
+	Group      string
+	Version    string
+	Resource   string
+	Namespaced bool
+}
+
+// Kinds are the kinds prefect-apply reads and writes.
+var Kinds = []kind{
+	{"Namespace", "", "v1", "namespaces", false},
+	{"ServiceAccount", "", "v1", "serviceaccounts", true},
+	{"Role", "rbac.authorization.k8s.io", "v1", "roles", true},
+	{"ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", false},
+	{"RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", true},
+	{"ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", "clusterrolebindings", false},
+	{"Secret", "", "v1", "secrets", true},
+	{"ConfigMap", "", "v1", "configmaps", true},
+	{"PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", true},
+}
+
+func kindOf(k state.Key) (kind, error) {
+	for _, kd := range Kinds {
+		if kd.Kind == k.Kind && kd.Group == k.Group {
+			return kd, nil
+		}
+	}
+	return kind{}, fmt.Errorf("%s: kind %s is not one prefect-apply manages", k, k.Kind)
+}
+
+func (kd kind) gvr() schema.GroupVersionResource {
+	return schema.GroupVersionResource{Group: kd.Group, Version: kd.Version, Resource: kd.Resource}
+}
+
+// Options say how to find the cluster.
+type Options struct {
+	// Kubeconfig is --kubeconfig; empty means KUBECONFIG, then
+	// ~/.kube/config, then the in-cluster config when running in a pod.
+	Kubeconfig string
+	// Context is --context, else the file's kubernetes.context, else the
+	// kubeconfig's current context.
+	Context string
+	// ForceConflicts takes over fields another field manager owns.
+	ForceConflicts bool
+	// QPS and Burst bound the request rate (defaults 50 and 100).
+	QPS   float32
+	Burst int
+}
+
+// Client talks to one cluster.
+type Client struct {
+	dyn   dynamic.Interface
+	force bool
+	// Host and Context say which cluster, for messages.
+	Host    string
+	Context string
+}
+
+// New loads the configuration as kubectl does and returns a client.
+func New(opts Options) (*Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = opts.Kubeconfig
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.Context}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading the Kubernetes configuration: %w (set --kubeconfig or KUBECONFIG, pick a context with --context, or use --skip-kubernetes)", err)
+	}
+	ctxName := opts.Context
+	if ctxName == "" {
+		if raw, err := cc.RawConfig(); err == nil {
+			ctxName = raw.CurrentContext
+		}
+	}
+	return NewForConfig(cfg, ctxName, opts)
+}
+
+// NewForConfig returns a client for a REST configuration.
+func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = 50, 100
+	if opts.QPS > 0 {
+		cfg.QPS = opts.QPS
+	}
+	if opts.Burst > 0 {
+		cfg.Burst = opts.Burst
+	}
+	cfg.UserAgent = "prefect-apply"
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	return &Client{dyn: dyn, force: opts.ForceConflicts, Host: cfg.Host, Context: contextName}, nil
+}
+
+func (c *Client) resource(kd kind, namespace string) dynamic.ResourceInterface {
+	r := c.dyn.Resource(kd.gvr())
+	if kd.Namespaced {
+		return r.Namespace(namespace)
+	}
+	return r
+}
+
+// Get reads one object; found is false when it does not exist.
+func (c *Client) Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error) {
+	kd, err := kindOf(key)
+	if err != nil {
+		return nil, false, err
+	}
+	obj, err := c.resource(kd, key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading %s: %w", key, explain(err))
+	}
+	return obj, true, nil
+}
+
+// ErrConflict marks an apply that another field manager's fields blocked.
+var ErrConflict = errors.New("apply conflict")
+
+// explain names the fields and managers of an apply conflict.
+func explain(err error) error {
+	se, ok := err.(apierrors.APIStatus)
+	if !ok {
+		return err
+	}
+	st := se.Status()
+	if st.Reason == metav1.StatusReasonConflict && st.Details != nil && len(st.Details.Causes) > 0 {
+		var fields []string
+		for _, c := range st.Details.Causes {
+			fields = append(fields, c.Message)
+		}
+		return fmt.Errorf("%w: %s\n    hint: change them back, or take them over with --force-conflicts", ErrConflict, strings.Join(fields, "; "))
+	}
+	return err
+}
