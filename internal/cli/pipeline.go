@@ -160,7 +160,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 		return nil, err
 	}
 	if f.Prune && !f.AllowEmpty {
-		if err := refuseEmptying(p, inv); err != nil {
+		if err := refuseEmptying(p, opts.Owned); err != nil {
 			return nil, err
 		}
 	}
@@ -169,18 +169,18 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 
 // refuseEmptying stops a prune that would delete everything the set owns,
 // the mark of a wrong file or a wrong --set.
-func refuseEmptying(p *plan.Plan, inv *inventory.Inventory) error {
-	if inv.Len() == 0 {
-		return nil
-	}
-	kept := 0
+func refuseEmptying(p *plan.Plan, owned func(state.Key) bool) error {
+	deletes, kept := 0, 0
 	for _, c := range p.Changes {
-		if c.Action != plan.Delete && c.Key.System == state.Prefect && inv.Owns(c.Key) {
+		switch {
+		case c.Action == plan.Delete:
+			deletes++
+		case owned(c.Key):
 			kept++
 		}
 	}
-	if kept > 0 {
+	if deletes == 0 || kept > 0 {
 		return nil
 	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--prune would delete every object set %q owns (%d); check -f and --set, or add --allow-empty if that is what you want", inv.Set, inv.Len())}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--prune would delete every object set %q owns (%d); nothing was changed: check -f and --set, or add --allow-empty if that is what you want", p.Set, deletes)}
 }
