@@ -1,12 +1,14 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 )
 
@@ -52,6 +54,7 @@ func (c *checker) baseJobTemplate(p Path, t *BaseJobTemplate) {
 				fmt.Sprintf("add %q under variables.properties, or remove the placeholder", root)
 		}
 	}
+	c.variableDefaults(p.Child("variables"), t.Variables)
 	if cmd, ok := t.JobConfiguration["command"].(string); ok && isWorkerStart(strings.Fields(cmd)) {
 		c.workerStart(p.Child("job_configuration", "command"))
 	}
@@ -158,6 +161,70 @@ func stringList(v any) []string {
 		}
 	case string:
 		out = strings.Fields(x)
+	}
+	return out
+}
+
+// variableDefaults checks each variable's default against the variable's
+// own schema. The server does so when a pool is created but not when it is
+// updated, so a bad default would otherwise slip through on update.
+func (c *checker) variableDefaults(p Path, variables map[string]any) {
+	props, _ := variables["properties"].(map[string]any)
+	if len(props) == 0 {
+		return
+	}
+	doc := normalizeJSON(variables)
+	comp := jsonschema.NewCompiler()
+	comp.DefaultDraft(jsonschema.Draft2020)
+	if err := comp.AddResource("variables.json", doc); err != nil {
+		c.add(p, "variables is not a valid JSON Schema: %v", err)
+		return
+	}
+	for _, name := range sortedKeys(props) {
+		prop, _ := props[name].(map[string]any)
+		def, ok := prop["default"]
+		if !ok || def == nil {
+			continue
+		}
+		sch, err := comp.Compile("variables.json#/properties/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name))
+		if err != nil {
+			c.add(p.Child("properties", name), "variable %q is not a valid JSON Schema: %v", name, firstLine(err.Error()))
+			continue
+		}
+		if err := sch.Validate(normalizeJSON(def)); err != nil {
+			msg := err.Error()
+			if ve, ok := err.(*jsonschema.ValidationError); ok {
+				msg = leafMessage(ve)
+			}
+			c.add(p.Child("properties", name, "default"), "the default of variable %q does not match its schema: %s", name, msg)
+		}
+	}
+}
+
+func leafMessage(e *jsonschema.ValidationError) string {
+	for len(e.Causes) > 0 {
+		e = e.Causes[0]
+	}
+	return e.ErrorKind.LocalizedString(printer)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// normalizeJSON converts decoded YAML (int64 and the like) into the values
+// encoding/json produces, which the validator expects.
+func normalizeJSON(v any) any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return v
 	}
 	return out
 }
