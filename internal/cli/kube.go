@@ -36,7 +36,8 @@ func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.Fi
 	if kctx == "" && file.Kubernetes != nil {
 		kctx = file.Kubernetes.Context
 	}
-	kc, err := newKube(kube.Options{Kubeconfig: f.Kubeconfig, Context: kctx, ForceConflicts: f.ForceConflicts})
+	kc, err := newKube(kube.Options{Kubeconfig: f.Kubeconfig, KubeconfigEnv: env.getenv("KUBECONFIG"), HomeDir: env.HomeDir,
+		Context: kctx, ForceConflicts: f.ForceConflicts})
 	if err != nil {
 		return nil, err
 	}

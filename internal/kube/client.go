@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -65,6 +66,11 @@ type Options struct {
 	// Kubeconfig is --kubeconfig; empty means KUBECONFIG, then
 	// ~/.kube/config, then the in-cluster config when running in a pod.
 	Kubeconfig string
+	// KubeconfigEnv is the value of KUBECONFIG (a path list), and HomeDir
+	// the home folder for ~/.kube/config; both come from the caller so the
+	// environment can be injected.
+	KubeconfigEnv string
+	HomeDir       string
 	// Context is --context, else the file's kubernetes.context, else the
 	// kubeconfig's current context.
 	Context string
@@ -86,8 +92,13 @@ type Client struct {
 
 // New loads the configuration as kubectl does and returns a client.
 func New(opts Options) (*Client, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = opts.Kubeconfig
+	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: opts.Kubeconfig}
+	switch {
+	case opts.KubeconfigEnv != "":
+		rules.Precedence = filepath.SplitList(opts.KubeconfigEnv)
+	case opts.HomeDir != "":
+		rules.Precedence = []string{filepath.Join(opts.HomeDir, ".kube", "config")}
+	}
 	overrides := &clientcmd.ConfigOverrides{CurrentContext: opts.Context}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()

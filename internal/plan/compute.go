@@ -199,24 +199,26 @@ func sortedQueues(s *state.State) []state.Key {
 
 func intPtr(i int) *int { return &i }
 
-// objectFields lists a new object's fields for the plan, secrets masked.
+// objectFields lists a new object's fields for the plan, one per leaf
+// (lists count as leaves), secrets masked. apiVersion and kind are in the
+// key already.
 func objectFields(key state.Key, o *unstructured.Unstructured) []FieldChange {
 	var out []FieldChange
-	diffValues("", nil, normalize(cleanObject(o)), false, true, &out)
-	flat := out[:0]
-	for _, f := range out {
-		if m, ok := f.New.(map[string]any); ok {
-			var sub []FieldChange
-			for k, v := range m {
-				diffValues(join(f.Path, k), nil, v, false, true, &sub)
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		if m, ok := v.(map[string]any); ok && len(m) > 0 {
+			for _, k := range sortedKeys(m) {
+				walk(join(path, k), m[k])
 			}
-			flat = append(flat, sub...)
-			continue
+			return
 		}
-		flat = append(flat, f)
+		out = append(out, FieldChange{Path: path, New: v, HasNew: true})
 	}
-	sort.Slice(flat, func(i, j int) bool { return flat[i].Path < flat[j].Path })
-	return mask(key, flat)
+	obj, _ := normalize(cleanObject(o)).(map[string]any)
+	delete(obj, "apiVersion")
+	delete(obj, "kind")
+	walk("", obj)
+	return mask(key, out)
 }
 
 // mask hides Secret values: the change says which key changed, never the value.

@@ -1,0 +1,329 @@
+// Package kube tests prefect-apply end to end against a real kube-apiserver
+// (with etcd) and a real Prefect server, both started by hack/.
+package kube
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	authv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
+)
+
+// canary is the auth string the Secret is made from; it must never appear
+// in any output.
+const canary = "admin:CANARY-kube-7f3a9c"
+
+type env struct {
+	t          *testing.T
+	kube       *servers.Kube
+	prefect    *servers.Prefect
+	clientset  kubernetes.Interface
+	vars       map[string]string
+	dir        string
+	allOutputs bytes.Buffer
+}
+
+func setup(t *testing.T) *env {
+	t.Helper()
+	k := servers.StartKube(t)
+	p := servers.StartPrefect(t, servers.PrefectOptions{})
+	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, kube: k, prefect: p, clientset: cs, dir: t.TempDir(), vars: map[string]string{
+		"PREFECT_API_URL":         p.URL,
+		"PREFECT_API_AUTH_STRING": canary,
+		"KUBECONFIG":              k.Kubeconfig,
+	}}
+	t.Cleanup(func() {
+		if strings.Contains(e.allOutputs.String(), canary) || strings.Contains(e.allOutputs.String(), base64.StdEncoding.EncodeToString([]byte(canary))) {
+			t.Errorf("the secret value appeared in prefect-apply's output")
+		}
+	})
+	return e
+}
+
+// run runs prefect-apply in-process with the test's environment.
+func (e *env) run(args ...string) (code int, stdout, stderr string) {
+	e.t.Helper()
+	ios, _, out, errOut := cli.Test()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	lookup := func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok }
+	code = cli.Run(ctx, ios, &cli.Env{LookupEnv: lookup, HomeDir: e.dir}, args)
+	e.allOutputs.WriteString(out.String() + errOut.String())
+	return code, out.String(), errOut.String()
+}
+
+func (e *env) mustRun(want int, args ...string) string {
+	e.t.Helper()
+	code, out, errOut := e.run(args...)
+	if code != want {
+		e.t.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
+	}
+	return out
+}
+
+// file writes a pools.yaml for the test from examples/pools.yaml with the
+// given replacements.
+func (e *env) file(name string, replace ...string) string {
+	e.t.Helper()
+	raw, err := os.ReadFile(filepath.Join(servers.RepoRoot(e.t), "examples", "pools.yaml"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	s := string(raw)
+	for i := 0; i+1 < len(replace); i += 2 {
+		if !strings.Contains(s, replace[i]) {
+			e.t.Fatalf("examples/pools.yaml has no %q", replace[i])
+		}
+		s = strings.Replace(s, replace[i], replace[i+1], 1)
+	}
+	path := filepath.Join(e.dir, name)
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return path
+}
+
+func (e *env) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	e.t.Cleanup(cancel)
+	return ctx
+}
+
+func TestSyncExampleCreatesEverythingAndConverges(t *testing.T) {
+	e := setup(t)
+	f := e.file("pools.yaml")
+
+	out := e.mustRun(2, "diff", "-f", f)
+	for _, want := range []string{`Namespace "prefect" will be created`, `ClusterRoleBinding "prefect-worker-binding" will be created`, `data.auth-string: (sensitive value)`, `work pool "gpu-tasks" will be created`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+	out = e.mustRun(0, "sync", "-f", f, "--yes")
+	// Kubernetes objects come before the pools that use them.
+	if i, j := strings.Index(out, `ServiceAccount "prefect/prefect-worker": created`), strings.Index(out, `work pool "gbif-automations": created`); i < 0 || j < 0 || i > j {
+		t.Errorf("service account not created before the pool:\n%s", out)
+	}
+	e.mustRun(0, "diff", "-f", f)
+
+	ctx := e.ctx()
+	sec, err := e.clientset.CoreV1().Secrets("prefect").Get(ctx, "prefect-basic-auth", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(sec.Data["auth-string"]) != canary {
+		t.Errorf("secret value not applied")
+	}
+	if sec.Labels["app.kubernetes.io/managed-by"] != "prefect-apply" || sec.Labels["prefect-apply.io/set"] != "gbif" {
+		t.Errorf("ownership labels missing: %v", sec.Labels)
+	}
+	for _, get := range []func() error{
+		func() error { _, err := e.clientset.CoreV1().Namespaces().Get(ctx, "prefect", metav1.GetOptions{}); return err },
+		func() error {
+			_, err := e.clientset.CoreV1().ServiceAccounts("prefect").Get(ctx, "prefect-worker", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := e.clientset.RbacV1().ClusterRoles().Get(ctx, "prefect-worker-role", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := e.clientset.RbacV1().ClusterRoleBindings().Get(ctx, "prefect-worker-binding", metav1.GetOptions{})
+			return err
+		},
+		func() error {
+			_, err := e.clientset.CoreV1().PersistentVolumeClaims("prefect").Get(ctx, "shared-data", metav1.GetOptions{})
+			return err
+		},
+	} {
+		if err := get(); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// The service account can do what the role grants, and no more.
+	for _, tc := range []struct {
+		group, resource, verb, ns string
+		allowed                   bool
+	}{
+		{"batch", "jobs", "create", "prefect", true},
+		{"", "pods", "list", "prefect", true},
+		{"", "pods/log", "get", "other", true},
+		{"", "secrets", "get", "prefect", false},
+		{"batch", "jobs", "create", "", true},
+		{"rbac.authorization.k8s.io", "clusterroles", "create", "", false},
+		{"", "pods", "update", "prefect", false},
+	} {
+		sar := &authv1.SubjectAccessReview{Spec: authv1.SubjectAccessReviewSpec{
+			User:               "system:serviceaccount:prefect:prefect-worker",
+			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:prefect"},
+			ResourceAttributes: &authv1.ResourceAttributes{Group: tc.group, Resource: tc.resource, Verb: tc.verb, Namespace: tc.ns},
+		}}
+		got, err := e.clientset.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status.Allowed != tc.allowed {
+			t.Errorf("prefect-worker %s %s/%s in %q: allowed=%v, want %v", tc.verb, tc.group, tc.resource, tc.ns, got.Status.Allowed, tc.allowed)
+		}
+	}
+
+	// A second sync changes nothing.
+	out = e.mustRun(0, "sync", "-f", f, "--yes")
+	if !strings.Contains(out, "No changes") {
+		t.Errorf("second sync was not a no-op:\n%s", out)
+	}
+}
+
+func TestSecretChangeShowsKeyNeverValue(t *testing.T) {
+	e := setup(t)
+	f := e.file("pools.yaml")
+	e.mustRun(0, "sync", "-f", f, "--yes")
+
+	e.vars["PREFECT_API_AUTH_STRING"] = canary + "-rotated"
+	for _, format := range []string{"text", "json", "markdown"} {
+		out := e.mustRun(2, "diff", "-f", f, "-o", format)
+		if !strings.Contains(out, "auth-string") {
+			t.Errorf("%s diff does not name the changed key:\n%s", format, out)
+		}
+		if strings.Contains(out, "rotated") || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(canary+"-rotated"))) {
+			t.Errorf("%s diff shows the secret value", format)
+		}
+	}
+	out := e.mustRun(2, "diff", "-f", f, "-o", "json")
+	var doc struct {
+		Changes []struct {
+			Key    struct{ Kind, Name string }
+			Action string
+			Fields []struct {
+				Path      string
+				Sensitive bool
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var changed []string
+	for _, c := range doc.Changes {
+		if c.Action != "no-op" {
+			changed = append(changed, c.Key.Kind+"/"+c.Key.Name)
+			for _, fc := range c.Fields {
+				if !fc.Sensitive {
+					t.Errorf("non-sensitive field %s changed in %s/%s", fc.Path, c.Key.Kind, c.Key.Name)
+				}
+			}
+		}
+	}
+	if len(changed) != 1 || changed[0] != "Secret/prefect-basic-auth" {
+		t.Errorf("changes = %v, want only the Secret", changed)
+	}
+	e.mustRun(0, "sync", "-f", f, "--yes")
+	e.mustRun(0, "diff", "-f", f)
+}
+
+func TestConflictWithAnotherFieldManager(t *testing.T) {
+	e := setup(t)
+	f := e.file("pools.yaml")
+	e.mustRun(0, "sync", "-f", f, "--yes")
+
+	// Someone edits a rule by hand, with another field manager.
+	ctx := e.ctx()
+	patch := []byte(`[{"op":"replace","path":"/rules/2/verbs","value":["get","list","watch","delete"]}]`)
+	if _, err := e.clientset.RbacV1().ClusterRoles().Patch(ctx, "prefect-worker-role", types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustRun(2, "diff", "-f", f)
+	if !strings.Contains(out, `ClusterRole "prefect-worker-role" will be updated`) || !strings.Contains(out, "rules[2].verbs") {
+		t.Errorf("diff does not show the hand edit:\n%s", out)
+	}
+	code, out, errOut := e.run("sync", "-f", f, "--yes")
+	if code != 1 || !strings.Contains(out+errOut, "kubectl-edit") || !strings.Contains(out+errOut, "--force-conflicts") {
+		t.Fatalf("sync: exit %d, want 1 with the conflict named\n%s\n%s", code, out, errOut)
+	}
+	e.mustRun(0, "sync", "-f", f, "--yes", "--force-conflicts")
+	e.mustRun(0, "diff", "-f", f)
+}
+
+func TestPruneDeletesOnlyLabelledObjects(t *testing.T) {
+	e := setup(t)
+	extraSA := `    - apiVersion: v1
+      kind: ServiceAccount
+      metadata:
+        name: prefect-worker
+    - apiVersion: v1
+      kind: ServiceAccount
+      metadata:
+        name: short-lived
+`
+	f := e.file("pools.yaml", "    - apiVersion: v1\n      kind: ServiceAccount\n      metadata:\n        name: prefect-worker\n", extraSA)
+	e.mustRun(0, "sync", "-f", f, "--yes")
+
+	ctx := e.ctx()
+	foreign := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "hand-made", Namespace: "prefect"}}
+	if _, err := e.clientset.CoreV1().ServiceAccounts("prefect").Create(ctx, foreign, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Labelled by another set: not ours either.
+	other := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "other-set", Namespace: "prefect",
+		Labels: map[string]string{"app.kubernetes.io/managed-by": "prefect-apply", "prefect-apply.io/set": "other"}}}
+	if _, err := e.clientset.CoreV1().ServiceAccounts("prefect").Create(ctx, other, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	g := e.file("pools.yaml") // short-lived left the file
+	out := e.mustRun(0, "diff", "-f", g)
+	if !strings.Contains(out, `ServiceAccount "prefect/short-lived" is no longer in the file`) {
+		t.Errorf("diff does not report the orphan:\n%s", out)
+	}
+	out = e.mustRun(2, "diff", "-f", g, "--prune")
+	if !strings.Contains(out, `ServiceAccount "prefect/short-lived" will be deleted`) || strings.Contains(out, "hand-made") || strings.Contains(out, "other-set") {
+		t.Errorf("prune plan is wrong:\n%s", out)
+	}
+	e.mustRun(0, "sync", "-f", g, "--yes", "--prune")
+	if _, err := e.clientset.CoreV1().ServiceAccounts("prefect").Get(ctx, "short-lived", metav1.GetOptions{}); err == nil {
+		t.Error("short-lived still exists after --prune")
+	}
+	for _, name := range []string{"hand-made", "other-set", "prefect-worker"} {
+		if _, err := e.clientset.CoreV1().ServiceAccounts("prefect").Get(ctx, name, metav1.GetOptions{}); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	e.mustRun(0, "diff", "-f", g)
+}
+
+func TestMissingExternalObjectIsNamed(t *testing.T) {
+	e := setup(t)
+	envRef := "              name: prefect-basic-auth\n              key: auth-string\n"
+	f := e.file("pools.yaml",
+		"  secrets:\n", "  external:\n    - {kind: Secret, name: registry-token, keys: [token]}\n  secrets:\n",
+		envRef, envRef+"        - name: REGISTRY_TOKEN\n          valueFrom:\n            secretKeyRef: {name: registry-token, key: token}\n")
+	e.mustRun(0, "validate", "-f", f)
+	code, _, errOut := e.run("diff", "-f", f)
+	if code != 1 || !strings.Contains(errOut, `Secret "prefect/registry-token"`) || !strings.Contains(errOut, `"gbif-automations"`) {
+		t.Fatalf("diff: exit %d, want 1 naming the missing secret and the pool\n%s", code, errOut)
+	}
+}
