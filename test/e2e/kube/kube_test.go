@@ -141,7 +141,10 @@ func TestSyncExampleCreatesEverythingAndConverges(t *testing.T) {
 		t.Errorf("ownership labels missing: %v", sec.Labels)
 	}
 	for _, get := range []func() error{
-		func() error { _, err := e.clientset.CoreV1().Namespaces().Get(ctx, "prefect", metav1.GetOptions{}); return err },
+		func() error {
+			_, err := e.clientset.CoreV1().Namespaces().Get(ctx, "prefect", metav1.GetOptions{})
+			return err
+		},
 		func() error {
 			_, err := e.clientset.CoreV1().ServiceAccounts("prefect").Get(ctx, "prefect-worker", metav1.GetOptions{})
 			return err
