@@ -50,6 +50,9 @@ func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Stats {
+		defer printStats(opts.IO, p)
+	}
 	if err := writePlan(opts.IO, opts.Output, p.plan); err != nil {
 		return err
 	}

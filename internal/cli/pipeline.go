@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -25,6 +26,7 @@ type KubeClient interface {
 	ReadLive(ctx context.Context, set string, declared []state.Key) (map[state.Key]*unstructured.Unstructured, error)
 	Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, error)
 	Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error)
+	Stats() map[string]int
 }
 
 // PrefectClient is what diff and sync need of a Prefect server.
@@ -32,6 +34,7 @@ type PrefectClient interface {
 	apply.Prefect
 	inventory.Store
 	ReadState(ctx context.Context) (*state.State, error)
+	Stats() map[string]int
 }
 
 // Env is the outside world a command reads: environment and home folder.
@@ -74,6 +77,7 @@ type planFlags struct {
 	Kubeconfig     string
 	KubeContext    string
 	ForceConflicts bool
+	Stats          bool
 }
 
 func (f *planFlags) register(fs *pflag.FlagSet) {
@@ -85,6 +89,7 @@ func (f *planFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.AllowEmpty, "allow-empty", false, "with --prune, allow deleting every object the set owns")
 	fs.BoolVar(&f.SkipKubernetes, "skip-kubernetes", false, "leave the Kubernetes objects out: manage only Prefect pools and queues")
 	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: KUBECONFIG, then ~/.kube/config, then the in-cluster config)")
+	fs.BoolVar(&f.Stats, "stats", false, "print the number of requests sent, per server, verb and kind, to stderr")
 	fs.StringVar(&f.KubeContext, "context", "", "kubeconfig `CONTEXT` (default: the file's kubernetes.context, then the current context)")
 }
 
@@ -183,4 +188,30 @@ func refuseEmptying(p *plan.Plan, owned func(state.Key) bool) error {
 		return nil
 	}
 	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--prune would delete every object set %q owns (%d); nothing was changed: check -f and --set, or add --allow-empty if that is what you want", p.Set, deletes)}
+}
+
+// printStats writes the request counts of both clients to stderr.
+func printStats(ios *IOStreams, p *planned) {
+	if p == nil {
+		return
+	}
+	write := func(server string, stats map[string]int) {
+		keys := make([]string, 0, len(stats))
+		total := 0
+		for k, n := range stats {
+			keys = append(keys, k)
+			total += n
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(ios.ErrOut, "requests to %s: %d\n", server, total)
+		for _, k := range keys {
+			fmt.Fprintf(ios.ErrOut, "  %-44s %d\n", k, stats[k])
+		}
+	}
+	if p.client != nil {
+		write("Prefect", p.client.Stats())
+	}
+	if p.kube != nil {
+		write("Kubernetes", p.kube.Stats())
+	}
 }

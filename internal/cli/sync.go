@@ -73,6 +73,9 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Stats {
+		defer printStats(ios, p)
+	}
 	if err := writePlan(ios, opts.Output, p.plan); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -83,8 +84,9 @@ type Options struct {
 
 // Client talks to one cluster.
 type Client struct {
-	dyn   dynamic.Interface
-	force bool
+	dyn     dynamic.Interface
+	force   bool
+	counter *counter
 	// Host and Context say which cluster, for messages.
 	Host    string
 	Context string
@@ -125,12 +127,17 @@ func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, 
 		cfg.Burst = opts.Burst
 	}
 	cfg.UserAgent = "prefect-apply"
+	cnt := &counter{counts: map[string]int{}}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { cnt.next = rt; return cnt })
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	return &Client{dyn: dyn, force: opts.ForceConflicts, Host: cfg.Host, Context: contextName}, nil
+	return &Client{dyn: dyn, force: opts.ForceConflicts, counter: cnt, Host: cfg.Host, Context: contextName}, nil
 }
+
+// Stats returns the requests sent so far by verb and resource.
+func (c *Client) Stats() map[string]int { return c.counter.snapshot() }
 
 func (c *Client) resource(kd kind, namespace string) dynamic.ResourceInterface {
 	r := c.dyn.Resource(kd.gvr())
