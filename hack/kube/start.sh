@@ -11,8 +11,9 @@
 #   ETCD_PID=<pid>
 #   KUBE_TMP=<tmp>
 #
-# so `eval "$(hack/kube/start.sh)"` sets them; `hack/kube/stop.sh` stops both
-# servers and removes the directory. The servers log to <tmp>/*.log and never
+# so `eval "$(hack/kube/start.sh)"` sets them (as shell variables: export
+# KUBECONFIG yourself) and `hack/kube/stop.sh "$KUBE_TMP"` stops both servers
+# and removes the directory. The servers log to <tmp>/*.log and never
 # hold the caller's stdout or stderr. Progress and, on failure, the server
 # logs go to stderr.
 #
@@ -195,7 +196,9 @@ start_apiserver() {
 	for attempt in 1 2 3; do
 		free_port KUBE_PORT
 		# The flags of controller-runtime's envtest, with explicit serving and
-		# client certificates and an audit-free, controller-free apiserver.
+		# client certificates. --endpoint-reconciler-type=none: the default
+		# reconciler refuses a loopback --advertise-address and the server
+		# exits ("may not be in the loopback range").
 		"$KUBE_APISERVER_BIN" \
 			--bind-address=127.0.0.1 \
 			--advertise-address=127.0.0.1 \

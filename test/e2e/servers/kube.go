@@ -41,6 +41,9 @@ const (
 // StartKube builds the kube-apiserver and etcd binaries (once per test
 // process, a no-op when they are already in .cache/bin), starts a fresh pair
 // and stops it when tb finishes. Skipped in -short mode.
+//
+// A cold build outlasts go test's default 10-minute timeout: run
+// hack/kube/build.sh beforehand or pass -timeout 30m.
 func StartKube(tb testing.TB) *Kube {
 	tb.Helper()
 	if testing.Short() {
