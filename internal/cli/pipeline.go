@@ -73,6 +73,7 @@ type planFlags struct {
 	Output         string
 	Prune          bool
 	AllowEmpty     bool
+	Adopt          bool
 	SkipKubernetes bool
 	Kubeconfig     string
 	KubeContext    string
@@ -87,6 +88,7 @@ func (f *planFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text, json or markdown")
 	fs.BoolVar(&f.Prune, "prune", false, "delete objects this set created that are no longer in the file")
 	fs.BoolVar(&f.AllowEmpty, "allow-empty", false, "with --prune, allow deleting every object the set owns")
+	fs.BoolVar(&f.Adopt, "adopt", false, "take over declared objects that exist but this set does not own, without recreating them (see `export`)")
 	fs.BoolVar(&f.SkipKubernetes, "skip-kubernetes", false, "leave the Kubernetes objects out: manage only Prefect pools and queues")
 	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: KUBECONFIG, then ~/.kube/config, then the in-cluster config)")
 	fs.BoolVar(&f.Stats, "stats", false, "print the number of requests sent, per server, verb and kind, to stderr")
@@ -153,7 +155,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if err != nil {
 		return nil, err
 	}
-	opts := plan.Options{Set: file.Set, Prune: f.Prune, Owned: inv.Owns}
+	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns}
 	var kc KubeClient
 	if !f.SkipKubernetes && usesKubernetes(file) {
 		if kc, err = readKubernetes(ctx, env, f, file, want, live, &opts); err != nil {

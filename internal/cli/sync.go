@@ -40,6 +40,14 @@ prefect-apply_<set>_<n>); with --prune, owned objects that left the file are
 deleted. A pool's default queue is never deleted. Changing a pool's type
 means deleting and recreating it, which sync does only with --allow-replace.
 
+A declared object that already exists but that the set does not own (a
+pool or queue missing from the inventory, a Kubernetes object without the
+set's ownership labels) is left alone and reported as "exists, not managed
+by set ...". --adopt takes such objects over where they are: it records
+them in the inventory and adds the labels (applying the file's differences,
+if any), without deleting or recreating anything. prefect-apply export
+writes a file for an existing setup; sync --adopt then adopts it.
+
 When a change fails, the changes that depend on it are skipped and the rest
 go on; the report lists what was applied, what failed and what was skipped,
 and the exit status is 1. Running sync again converges.
@@ -50,7 +58,11 @@ any error.`,
   prefect-apply sync -f pools.yaml
 
   # In a deploy pipeline
-  prefect-apply sync -f pools.yaml --yes --prune`,
+  prefect-apply sync -f pools.yaml --yes --prune
+
+  # Take over pools, queues and RBAC created by hand (after export)
+  prefect-apply export --kubernetes --set platform -o pools.yaml
+  prefect-apply sync -f pools.yaml --adopt --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := opts.validate(); err != nil {
@@ -79,7 +91,8 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	if err := writePlan(ios, opts.Output, p.plan); err != nil {
 		return err
 	}
-	if !p.plan.HasChanges() {
+	if !p.plan.Writes() {
+		reportUnmanaged(ios, opts.Output, p.plan)
 		return recordOwnership(ctx, p, nil)
 	}
 	if s := p.plan.Summary(); s.Replace > 0 && !opts.AllowReplace {
@@ -115,6 +128,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	}
 	fmt.Fprintln(progress)
 	fmt.Fprintln(progress, render.ResultSummary(results))
+	reportUnmanaged(ios, opts.Output, p.plan)
 	for _, r := range results {
 		if r.Status != apply.Applied {
 			return silent(ExitFailure)
@@ -123,16 +137,27 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	return nil
 }
 
-// recordOwnership adds every declared Prefect object to the inventory and
+// recordOwnership adds the declared Prefect objects to the inventory,
+// except those that exist unmanaged (taken over only with --adopt), and
 // removes what was deleted. Before applying (results nil) it records what
 // is about to be created, so an interrupted run still owns it.
 func recordOwnership(ctx context.Context, p *planned, results []apply.Result) error {
 	inv := p.inventory
+	unmanaged := map[state.Key]bool{}
+	for _, c := range p.plan.Changes {
+		if c.Action == plan.Unmanaged {
+			unmanaged[c.Key] = true
+		}
+	}
 	for k := range p.desired.Pools {
-		inv.Add(state.PoolKey(k))
+		if !unmanaged[state.PoolKey(k)] {
+			inv.Add(state.PoolKey(k))
+		}
 	}
 	for k := range p.desired.Queues {
-		inv.Add(k)
+		if !unmanaged[k] {
+			inv.Add(k)
+		}
 	}
 	for _, r := range results {
 		if r.Status == apply.Applied && r.Action == plan.Delete {
@@ -140,6 +165,18 @@ func recordOwnership(ctx context.Context, p *planned, results []apply.Result) er
 		}
 	}
 	return inv.Save(ctx, p.client)
+}
+
+// reportUnmanaged names the declared objects sync left alone because the
+// set does not own them.
+func reportUnmanaged(ios *IOStreams, format string, p *plan.Plan) {
+	if line := render.UnmanagedSummary(p); line != "" {
+		w := ios.ErrOut
+		if format == "text" {
+			w = ios.Out
+		}
+		fmt.Fprintln(w, line)
+	}
 }
 
 func confirm(ios *IOStreams) (bool, error) {

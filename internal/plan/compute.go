@@ -28,6 +28,10 @@ type Options struct {
 	// server would store (a server-side apply dry run); they are compared
 	// with the live objects instead of the bare manifests.
 	Predicted map[state.Key]*unstructured.Unstructured
+	// Adopt takes over declared objects that exist but the set does not
+	// own, without recreating them. Without it they are Unmanaged: reported
+	// with their differences, never written.
+	Adopt bool
 }
 
 // Compute returns the changes that make live match desired.
@@ -38,6 +42,12 @@ func Compute(desired, live *state.State, opts Options) (*Plan, error) {
 	owned := opts.Owned
 	if owned == nil {
 		owned = func(state.Key) bool { return false }
+	}
+	// A pool's default queue comes with the pool: the set that owns the
+	// pool owns it.
+	recorded := owned
+	owned = func(k state.Key) bool {
+		return recorded(k) || k.Kind == state.KindWorkQueue && k.Name == DefaultQueue && recorded(state.PoolKey(k.Namespace))
 	}
 	c := &computer{desired: desired, live: live, opts: opts, owned: owned, replaced: map[string]bool{}}
 	c.objects()
@@ -86,13 +96,21 @@ func (c *computer) pools() {
 		}
 		unowned := !c.owned(key)
 		if d.Type != l.Type {
+			fields := []FieldChange{{Path: "type", Old: l.Type, New: d.Type, HasOld: true, HasNew: true}}
+			if unowned && !c.opts.Adopt {
+				c.add(c.unmanaged(Change{Key: key, Pool: d, Fields: fields, Fingerprint: l.Updated}, ""))
+				continue
+			}
 			c.replaced[name] = true
-			c.add(Change{Key: key, Action: Replace, Pool: d, Unowned: unowned, Fingerprint: l.Updated,
-				Fields: []FieldChange{{Path: "type", Old: l.Type, New: d.Type, HasOld: true, HasNew: true}},
+			c.add(Change{Key: key, Action: Replace, Pool: d, Unowned: unowned, Fingerprint: l.Updated, Fields: fields,
 				Reason: fmt.Sprintf("the type of a work pool cannot change (%s → %s): the pool is deleted and created again, with its queues", l.Type, d.Type)})
 			continue
 		}
 		fields, patch := diffPool(d, l)
+		if unowned && !c.opts.Adopt {
+			c.add(c.unmanaged(Change{Key: key, Pool: d, Fields: fields, Fingerprint: l.Updated}, ""))
+			continue
+		}
 		action := Update
 		if len(fields) == 0 {
 			action = NoOp
@@ -118,6 +136,9 @@ func (c *computer) queues() {
 			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Patch: patch, Implicit: true})
 		case fresh || !ok:
 			c.add(Change{Key: key, Action: Create, Queue: d, Fields: queueFields(d)})
+		case !c.owned(key) && !c.opts.Adopt:
+			fields, _ := diffQueue(d, l)
+			c.add(c.unmanaged(Change{Key: key, Queue: d, Fields: fields, Fingerprint: l.Updated}, ""))
 		default:
 			fields, patch := diffQueue(d, l)
 			action := Update
@@ -159,6 +180,13 @@ func (c *computer) objects() {
 		want := d
 		if p, ok := c.opts.Predicted[key]; ok {
 			want = p
+		}
+		if !c.owned(key) && !c.opts.Adopt {
+			// The ownership labels are what adopting adds; the rest is
+			// what differs.
+			fields := diffObjects(key, withoutOwnership(want), withoutOwnership(l))
+			c.add(c.unmanaged(Change{Key: key, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion()}, otherSet(l)))
+			continue
 		}
 		fields := diffObjects(key, want, l)
 		action := Update

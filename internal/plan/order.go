@@ -59,13 +59,13 @@ func priority(c Change) int {
 func (c *computer) dependencies(changes []Change) {
 	pending := map[state.Key]bool{}
 	for _, ch := range changes {
-		if ch.Action != NoOp && ch.Action != Orphan {
+		if ch.Action != NoOp && ch.Action != Orphan && ch.Action != Unmanaged {
 			pending[ch.Key] = true
 		}
 	}
 	for i := range changes {
 		ch := &changes[i]
-		if ch.Action == NoOp || ch.Action == Orphan || ch.Action == Delete {
+		if ch.Action == NoOp || ch.Action == Orphan || ch.Action == Delete || ch.Action == Unmanaged {
 			continue
 		}
 		var deps []state.Key

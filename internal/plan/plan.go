@@ -24,7 +24,11 @@ const (
 	Delete  Action = "delete"
 	// Orphan is a managed object that left the file: deleted only with --prune.
 	Orphan Action = "orphan"
-	NoOp   Action = "no-op"
+	// Unmanaged is a declared object that exists but that the set does not
+	// own (not in the inventory, or without the ownership labels): left
+	// alone, taken over only with --adopt.
+	Unmanaged Action = "unmanaged"
+	NoOp      Action = "no-op"
 )
 
 // Masked stands in for a secret value in every rendering.
@@ -55,7 +59,8 @@ type Change struct {
 	// creates it with the pool, so applying updates its fields.
 	Implicit bool `json:"implicit,omitempty"`
 	// Unowned is set when the object exists but is not recorded as owned
-	// by this set: applying records it.
+	// by this set: with --adopt, applying records it (and a no-op change
+	// then still writes the ownership); without, the action is Unmanaged.
 	Unowned bool `json:"unowned,omitempty"`
 	// Fingerprint identifies the live object the change was computed
 	// against (Prefect `updated`, Kubernetes resourceVersion).
@@ -80,9 +85,10 @@ type Plan struct {
 	Changes []Change `json:"changes"`
 }
 
-// Summary counts changes by action.
+// Summary counts changes by action. Adopt counts the changes that take an
+// existing object over (--adopt), whatever their action.
 type Summary struct {
-	Create, Update, Replace, Delete, Orphan, NoOp int
+	Create, Update, Replace, Delete, Orphan, Unmanaged, NoOp, Adopt int
 }
 
 // Summary counts the plan's changes.
@@ -100,25 +106,49 @@ func (p *Plan) Summary() Summary {
 			s.Delete++
 		case Orphan:
 			s.Orphan++
+		case Unmanaged:
+			s.Unmanaged++
 		case NoOp:
 			s.NoOp++
+		}
+		if c.Adopted() {
+			s.Adopt++
 		}
 	}
 	return s
 }
 
-// HasChanges reports whether applying the plan would change anything.
-// Orphans do not count: without --prune they are only reported.
-func (p *Plan) HasChanges() bool {
+// Writes reports whether applying the plan writes anything: a change, or
+// the ownership of an adopted object.
+func (p *Plan) Writes() bool {
 	s := p.Summary()
-	return s.Create+s.Update+s.Replace+s.Delete > 0
+	return s.Create+s.Update+s.Replace+s.Delete+s.Adopt > 0
 }
 
-// Pending returns the changes that write something.
+// HasChanges reports whether the live state differs from the file: the
+// test behind diff's exit status 2. It is Writes, plus declared objects
+// that the set does not manage and that differ from the file (applying
+// leaves them alone until --adopt). Orphans do not count: without --prune
+// they are only reported; nor do unmanaged objects that match the file.
+func (p *Plan) HasChanges() bool {
+	if p.Writes() {
+		return true
+	}
+	for _, c := range p.Changes {
+		if c.Action == Unmanaged && len(c.Fields) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Pending returns the changes that write something to an object. Adopting
+// an object that matches the file is a no-op here: only the ownership
+// record changes.
 func (p *Plan) Pending() []Change {
 	var out []Change
 	for _, c := range p.Changes {
-		if c.Action != NoOp && c.Action != Orphan {
+		if c.Action != NoOp && c.Action != Orphan && c.Action != Unmanaged {
 			out = append(out, c)
 		}
 	}

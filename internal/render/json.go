@@ -19,13 +19,18 @@ type PlanDocument struct {
 
 // SummaryJSON counts changes by action.
 type SummaryJSON struct {
-	Create  int  `json:"create"`
-	Update  int  `json:"update"`
-	Replace int  `json:"replace"`
-	Delete  int  `json:"delete"`
-	Orphan  int  `json:"orphan"`
-	NoOp    int  `json:"noop"`
-	Changes bool `json:"changes"`
+	Create  int `json:"create"`
+	Update  int `json:"update"`
+	Replace int `json:"replace"`
+	Delete  int `json:"delete"`
+	Orphan  int `json:"orphan"`
+	NoOp    int `json:"noop"`
+	// Unmanaged counts declared objects that exist but that the set does
+	// not own (left alone without --adopt); Adopt the changes that take an
+	// object over (with --adopt).
+	Unmanaged int  `json:"unmanaged"`
+	Adopt     int  `json:"adopt"`
+	Changes   bool `json:"changes"`
 }
 
 // JSON writes the plan as an indented JSON document.
@@ -33,7 +38,8 @@ func JSON(w io.Writer, p *plan.Plan) error {
 	s := p.Summary()
 	doc := PlanDocument{
 		Version: p.Version, Set: p.Set,
-		Summary: SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp, Changes: p.HasChanges()},
+		Summary: SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
+			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Changes: p.HasChanges()},
 		Changes: p.Changes,
 	}
 	if doc.Changes == nil {

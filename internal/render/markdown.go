@@ -26,20 +26,19 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 	head.WriteString("| | Object | Change |\n|---|---|---|\n")
 	var blocks []string
 	for _, c := range p.Changes {
-		if c.Action == plan.NoOp {
+		if !shown(c) {
 			continue
 		}
-		sym := symbols[c.Action]
-		note := sym.verb
-		if c.Reason != "" {
+		sym, _, note, reasonShown := headline(c, p.Set)
+		if c.Reason != "" && !reasonShown {
 			note += ": " + c.Reason
 		}
-		fmt.Fprintf(&head, "| `%s` | %s | %s |\n", sym.sym, escapeCell(Object(c.Key)), escapeCell(note))
+		fmt.Fprintf(&head, "| `%s` | %s | %s |\n", sym, escapeCell(Object(c.Key)), escapeCell(note))
 		if len(c.Fields) == 0 || c.Action == plan.Orphan {
 			continue
 		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "<details><summary>%s %s (%d field%s)</summary>\n\n```diff\n", sym.sym, htmlEscape(Object(c.Key)), len(c.Fields), plural(len(c.Fields)))
+		fmt.Fprintf(&b, "<details><summary>%s %s (%d field%s)</summary>\n\n```diff\n", sym, htmlEscape(Object(c.Key)), len(c.Fields), plural(len(c.Fields)))
 		for _, f := range c.Fields {
 			b.WriteString(diffLine(f) + "\n")
 		}
@@ -70,7 +69,7 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 
 func hasVisible(p *plan.Plan) bool {
 	for _, c := range p.Changes {
-		if c.Action != plan.NoOp {
+		if shown(c) {
 			return true
 		}
 	}

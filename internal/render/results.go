@@ -60,3 +60,18 @@ func ResultSummary(results []apply.Result) string {
 	b.WriteString("\nNot everything was applied. Fix the cause and run sync again: applied changes are not repeated.")
 	return b.String()
 }
+
+// UnmanagedSummary names the declared objects that sync left alone because
+// the set does not own them, or "" when there are none.
+func UnmanagedSummary(p *plan.Plan) string {
+	var names []string
+	for _, c := range p.Changes {
+		if c.Action == plan.Unmanaged {
+			names = append(names, Object(c.Key))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Left alone, not managed by set %q (sync --adopt takes them over): %s.", p.Set, strings.Join(names, ", "))
+}

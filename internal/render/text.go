@@ -39,6 +39,31 @@ var symbols = map[plan.Action]struct{ sym, color, verb string }{
 	plan.Replace: {"-/+", magenta, "will be replaced"},
 	plan.Delete:  {"-", red, "will be deleted"},
 	plan.Orphan:  {"?", dim, "is no longer in the file"},
+	// The verb of an unmanaged object is its reason ("exists, not managed
+	// by set ...; --adopt takes it over").
+	plan.Unmanaged: {"!", yellow, ""},
+}
+
+// adoptSymbol marks an object that matches the file and is taken over.
+var adoptSymbol = struct{ sym, color, verb string }{"=", green, "will be taken over"}
+
+// shown reports whether a change appears in a rendered plan: everything
+// but no-ops, except the no-ops that adopt an object.
+func shown(c plan.Change) bool { return c.Action != plan.NoOp || c.Adopted() }
+
+// headline is a change's symbol, colour and verb, and whether its reason
+// is already in the verb.
+func headline(c plan.Change, set string) (sym, color, verb string, reasonShown bool) {
+	s := symbols[c.Action]
+	switch {
+	case c.Action == plan.Unmanaged:
+		return s.sym, s.color, c.Reason, true
+	case c.Action == plan.NoOp && c.Adopted():
+		return adoptSymbol.sym, adoptSymbol.color, fmt.Sprintf("exists and matches the file; set %q takes it over", set), false
+	case c.Implicit:
+		return s.sym, s.color, "will be created with its pool", false
+	}
+	return s.sym, s.color, s.verb, false
 }
 
 // Text writes the plan the way `terraform plan` does: one block per change,
@@ -46,21 +71,17 @@ var symbols = map[plan.Action]struct{ sym, color, verb string }{
 func Text(w io.Writer, p *plan.Plan, st Style) error {
 	pending := 0
 	for _, c := range p.Changes {
-		if c.Action == plan.NoOp {
+		if !shown(c) {
 			continue
 		}
 		pending++
-		sym := symbols[c.Action]
-		verb := sym.verb
-		if c.Implicit {
-			verb = "will be created with its pool"
-		}
-		line := fmt.Sprintf("%s %s %s", sym.sym, Object(c.Key), verb)
-		fmt.Fprintln(w, st.paint(sym.color, line))
-		if c.Reason != "" {
+		sym, color, verb, reasonShown := headline(c, p.Set)
+		line := fmt.Sprintf("%s %s %s", sym, Object(c.Key), verb)
+		fmt.Fprintln(w, st.paint(color, line))
+		if c.Reason != "" && !reasonShown {
 			fmt.Fprintln(w, st.paint(dim, "    # "+c.Reason))
 		}
-		if c.Unowned {
+		if c.Adopted() && c.Action != plan.NoOp {
 			fmt.Fprintln(w, st.paint(dim, fmt.Sprintf("    # exists but was not created by set %q; applying takes it over", p.Set)))
 		}
 		if c.Action == plan.Orphan {
@@ -83,6 +104,12 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 // with the orphans, if any, after it.
 func SummaryLine(s plan.Summary) string {
 	line := fmt.Sprintf("Plan: %d to create, %d to update, %d to replace, %d to delete.", s.Create, s.Update, s.Replace, s.Delete)
+	if s.Adopt > 0 {
+		line += fmt.Sprintf(" %d to take over (--adopt).", s.Adopt)
+	}
+	if s.Unmanaged > 0 {
+		line += fmt.Sprintf(" %d not managed by this set (left alone; --adopt takes them over).", s.Unmanaged)
+	}
 	if s.Orphan > 0 {
 		line += fmt.Sprintf(" %d no longer in the file (kept; --prune deletes them).", s.Orphan)
 	}
