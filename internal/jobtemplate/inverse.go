@@ -1,0 +1,267 @@
+package jobtemplate
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/prefect-apply/prefect-apply/internal/config"
+)
+
+// Overrides is the inverse of the merge: given a live Kubernetes base job
+// template, it returns the jobTemplate overrides that Build merges onto the
+// embedded default to give back exactly that template, with ok true. The
+// result is verified, not assumed: the overrides are merged again and the
+// outcome compared structurally with t. When the template holds anything
+// the overrides cannot express (an edited manifest, another
+// prefect-kubernetes version's default, a quantity in a non-canonical
+// form), ok is false and the caller keeps the raw template.
+//
+// The namespace variable's default becomes jobTemplate.namespace, except
+// "default", which a file without kubernetes.namespace implies. A template
+// equal to the default gives empty overrides (jt.IsZero()).
+func Overrides(t map[string]any) (jt *config.JobTemplate, ok bool) {
+	live, err := normalized(t)
+	if err != nil {
+		return nil, false
+	}
+	jt, err = invert(live)
+	if err != nil {
+		return nil, false
+	}
+	ns := jt.Namespace
+	if ns == "" {
+		ns = "default"
+	}
+	built, err := Build(&config.Pool{Name: "export", Type: "kubernetes", JobTemplate: jt}, ns)
+	if err != nil {
+		return nil, false
+	}
+	again, err := normalized(built)
+	if err != nil || !reflect.DeepEqual(again, live) {
+		return nil, false
+	}
+	return jt, true
+}
+
+// IsZero reports whether a jobTemplate sets nothing.
+func IsZero(jt *config.JobTemplate) bool {
+	return jt == nil || reflect.DeepEqual(*jt, config.JobTemplate{})
+}
+
+// normalized returns a deep copy of v in encoding/json's decoded form.
+func normalized(v any) (map[string]any, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// invert reads the overrides out of a template shaped like the default.
+func invert(live map[string]any) (*config.JobTemplate, error) {
+	def, ok, err := Default("kubernetes")
+	if err != nil || !ok {
+		return nil, fmt.Errorf("no embedded Kubernetes default")
+	}
+	d, err := open(def)
+	if err != nil {
+		return nil, err
+	}
+	l, err := open(live)
+	if err != nil {
+		return nil, err
+	}
+	jt := &config.JobTemplate{}
+	// changed returns a variable's default when it differs from the
+	// embedded default's.
+	changed := func(name string) (any, bool) {
+		lp, _ := l.vars[name].(map[string]any)
+		dp, _ := d.vars[name].(map[string]any)
+		v, has := lp["default"]
+		if !has || v == nil {
+			return nil, false
+		}
+		return v, !reflect.DeepEqual(v, dp["default"])
+	}
+	for _, s := range []struct {
+		name string
+		dst  *string
+	}{
+		{varImage, &jt.Image}, {varImagePullPolicy, &jt.ImagePullPolicy},
+		{varServiceAccount, &jt.ServiceAccountName}, {varCommand, &jt.Command},
+	} {
+		if v, ok := changed(s.name); ok {
+			str, isStr := v.(string)
+			if !isStr {
+				return nil, fmt.Errorf("variable %s: default %v is not a string", s.name, v)
+			}
+			*s.dst = str
+		}
+	}
+	// The merge always sets the namespace; "default" is what a file
+	// without one means.
+	if lp, _ := l.vars[varNamespace].(map[string]any); lp != nil {
+		if ns, _ := lp["default"].(string); ns != "" && ns != "default" {
+			jt.Namespace = ns
+		}
+	}
+	for _, i := range []struct {
+		name string
+		dst  **int
+	}{
+		{varFinishedJobTTL, &jt.FinishedJobTTL}, {varBackoffLimit, &jt.BackoffLimit},
+		{varJobWatch, &jt.JobWatchTimeoutSeconds}, {varPodWatch, &jt.PodWatchTimeoutSeconds},
+	} {
+		if v, ok := changed(i.name); ok {
+			f, isNum := v.(float64)
+			if !isNum || f != float64(int(f)) {
+				return nil, fmt.Errorf("variable %s: default %v is not an integer", i.name, v)
+			}
+			n := int(f)
+			*i.dst = &n
+		}
+	}
+	if v, ok := changed(varStreamOutput); ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			return nil, fmt.Errorf("variable %s: default %v is not a boolean", varStreamOutput, v)
+		}
+		jt.StreamOutput = &b
+	}
+	if v, ok := changed(varLabels); ok {
+		if err := decode(v, &jt.Labels); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := changed(varAnnotations); ok {
+		if err := decode(v, &jt.Annotations); err != nil {
+			return nil, err
+		}
+	}
+	if err := invertEnv(jt, l, changed); err != nil {
+		return nil, err
+	}
+	if err := invertResources(jt, l, changed); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		from map[string]any
+		key  string
+		dst  any
+	}{
+		{l.podSpec, "volumes", &jt.Volumes}, {l.container, "volumeMounts", &jt.VolumeMounts},
+		{l.podSpec, "nodeSelector", &jt.NodeSelector}, {l.podSpec, "tolerations", &jt.Tolerations},
+	} {
+		if v, ok := f.from[f.key]; ok {
+			if err := decode(v, f.dst); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return jt, nil
+}
+
+// invertEnv reads plain values from the env variable's default (sorted by
+// name, as the merge keeps them in a map) and valueFrom entries from the
+// container's literal env list.
+func invertEnv(jt *config.JobTemplate, l *template, changed func(string) (any, bool)) error {
+	if v, ok := changed(varEnv); ok {
+		m, isMap := v.(map[string]any)
+		if !isMap {
+			return fmt.Errorf("variable env: default is not an object")
+		}
+		names := make([]string, 0, len(m))
+		for n := range m {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			s, isStr := m[n].(string)
+			if !isStr {
+				return fmt.Errorf("variable env: %s is not a string", n)
+			}
+			jt.Env = append(jt.Env, corev1.EnvVar{Name: n, Value: s})
+		}
+	}
+	if list, ok := l.container["env"].([]any); ok {
+		var refs []corev1.EnvVar
+		if err := decode(list, &refs); err != nil {
+			return err
+		}
+		for _, e := range refs {
+			if e.ValueFrom == nil {
+				return fmt.Errorf("container env %s has a literal value", e.Name)
+			}
+		}
+		jt.Env = append(jt.Env, refs...)
+	}
+	return nil
+}
+
+// invertResources reads cpu and memory from the worker's variables and
+// other resources (nvidia.com/gpu, ephemeral-storage) from the container.
+func invertResources(jt *config.JobTemplate, l *template, changed func(string) (any, bool)) error {
+	r := corev1.ResourceRequirements{}
+	set := func(which string, name corev1.ResourceName, v any) error {
+		s, isStr := v.(string)
+		if !isStr {
+			return fmt.Errorf("resource %s %s: %v is not a quantity", which, name, v)
+		}
+		q, err := resource.ParseQuantity(s)
+		if err != nil {
+			return fmt.Errorf("resource %s %s: %w", which, name, err)
+		}
+		list := &r.Requests
+		if which == "limits" {
+			list = &r.Limits
+		}
+		if *list == nil {
+			*list = corev1.ResourceList{}
+		}
+		(*list)[name] = q
+		return nil
+	}
+	for which, vars := range resourceVars {
+		for name, variable := range vars {
+			if v, ok := changed(variable); ok {
+				if err := set(which, name, v); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	res, _ := l.container["resources"].(map[string]any)
+	for _, which := range []string{"requests", "limits"} {
+		section, _ := res[which].(map[string]any)
+		for name, v := range section {
+			if _, viaVariable := resourceVars[which][corev1.ResourceName(name)]; viaVariable {
+				continue
+			}
+			if err := set(which, corev1.ResourceName(name), v); err != nil {
+				return err
+			}
+		}
+	}
+	if len(r.Requests)+len(r.Limits) > 0 {
+		jt.Resources = &r
+	}
+	return nil
+}
+
+// decode converts a JSON value into a typed one.
+func decode(v any, dst any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, dst)
+}
