@@ -43,7 +43,11 @@ the difference as a plan, and applies it.`,
 		newRenderCmd(ios, env),
 		newDiffCmd(ios, env),
 		newSyncCmd(ios, env),
+		newExportCmd(ios, env),
+		newCompletionCmd(ios),
+		newVersionCmd(ios),
 	)
+	finishHelp(root)
 	return root
 }
 

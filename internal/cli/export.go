@@ -1,0 +1,164 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/prefect-apply/prefect-apply/internal/config"
+	"github.com/prefect-apply/prefect-apply/internal/export"
+	"github.com/prefect-apply/prefect-apply/internal/kube"
+	"github.com/prefect-apply/prefect-apply/internal/prefect"
+)
+
+// ExportOptions are the flags of `export`.
+type ExportOptions struct {
+	IO          *IOStreams
+	Env         *Env
+	Output      string
+	Pools       []string
+	Kubernetes  bool
+	Set         string
+	PrefectURL  string
+	Kubeconfig  string
+	KubeContext string
+}
+
+func newExportCmd(ios *IOStreams, env *Env) *cobra.Command {
+	opts := &ExportOptions{IO: ios, Env: env}
+	cmd := &cobra.Command{
+		Use:   "export [-o FILE] [--pool NAME]... [--kubernetes] [--set NAME]",
+		Short: "Write a pools.yaml from the live pools and queues, to adopt an existing setup",
+		Long: `Read the live Prefect work pools and their queues (all of them, or those
+named with --pool) and write a pools.yaml that describes them: validate
+accepts it, and diff finds it in sync with the servers it was read from.
+Then sync -f FILE --adopt takes the objects over where they are: it records
+them as the set's and labels the Kubernetes objects, recreating nothing.
+
+A Kubernetes pool's base job template that is the worker's default plus
+settings (image, namespace, service account, env, resources, volumes, ...)
+is written as jobTemplate overrides, after checking that merging them again
+gives back exactly the live template; any other template is written as it
+is, as baseJobTemplate. Server-set fields (ids, timestamps, status) are left
+out. Output is sorted, so two exports of the same state are the same file.
+
+The Kubernetes objects the templates use (namespace, service account,
+Secrets, ConfigMaps, PVCs) are listed under kubernetes.external: diff checks
+that they exist. With --kubernetes, the service accounts and the RBAC that
+binds them (RoleBindings, ClusterRoleBindings and the roles they grant) are
+read from the cluster and written under kubernetes.resources, and Secrets
+are listed with their keys. Secret values are never read out: each Secret
+stays external, with a comment showing how to move it to kubernetes.secrets
+with its values taken from environment variables at sync time.
+
+Exit status: 0 when the file was written and checks out, 1 otherwise.`,
+		Example: `  # Everything on the server, with the RBAC the jobs use, as set "platform"
+  prefect-apply export --kubernetes --set platform -o pools.yaml
+  prefect-apply diff -f pools.yaml              # exit 0: in sync
+  prefect-apply sync -f pools.yaml --adopt --yes
+
+  # Two pools, to standard output
+  prefect-apply export --pool gpu-tasks --pool cpu-intensive`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return exportRun(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&opts.Output, "output", "o", "", "write to `FILE` instead of standard output")
+	fs.StringArrayVar(&opts.Pools, "pool", nil, "export only the work pool `NAME` (repeatable; default: every pool)")
+	fs.BoolVar(&opts.Kubernetes, "kubernetes", false, "read the service accounts and RBAC the job templates use from the cluster, and the keys of their Secrets")
+	fs.StringVar(&opts.Set, "set", "", "ownership set `NAME` to write into the file (default: none, so the file's base name)")
+	fs.StringVar(&opts.PrefectURL, "prefect-url", "", "Prefect API `URL` (default: PREFECT_API_URL, then the active Prefect profile)")
+	fs.StringVar(&opts.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: KUBECONFIG, then ~/.kube/config, then the in-cluster config)")
+	fs.StringVar(&opts.KubeContext, "context", "", "kubeconfig `CONTEXT` (default: the current context)")
+	return cmd
+}
+
+func exportRun(ctx context.Context, opts *ExportOptions) error {
+	env := opts.Env
+	conn, err := prefect.Resolve(prefect.ResolveInput{FlagURL: opts.PrefectURL, Getenv: env.getenv, HomeDir: env.HomeDir})
+	if err != nil {
+		return err
+	}
+	newClient := env.NewPrefect
+	if newClient == nil {
+		newClient = func(c prefect.Connection) (PrefectClient, error) {
+			return prefect.New(c, prefect.Options{UserAgent: "prefect-apply/" + Version})
+		}
+	}
+	client, err := newClient(conn)
+	if err != nil {
+		return err
+	}
+	live, err := client.ReadState(ctx)
+	if err != nil {
+		return err
+	}
+	var kc export.Kube
+	if opts.Kubernetes {
+		if kc, err = exportKube(env, opts); err != nil {
+			return err
+		}
+	}
+	set := opts.Set
+	if set == "" && opts.Output != "" {
+		set = config.DefaultSet(opts.Output)
+	}
+	e, err := export.Build(ctx, live, kc, export.Options{Set: set, Pools: opts.Pools, Kubernetes: opts.Kubernetes})
+	if err != nil {
+		return err
+	}
+	name := opts.Output
+	if name == "" {
+		name = "pools.yaml"
+	}
+	var buf bytes.Buffer
+	if err := export.Encode(&buf, e, name); err != nil {
+		return err
+	}
+	problems, err := export.Verify(buf.Bytes(), name, live, e.Inexact)
+	if err != nil {
+		return err
+	}
+	if opts.Output == "" {
+		if _, err := opts.IO.Out.Write(buf.Bytes()); err != nil {
+			return err
+		}
+	} else if err := os.WriteFile(opts.Output, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing the export: %w", err)
+	}
+	for _, w := range e.Warnings {
+		fmt.Fprintln(opts.IO.ErrOut, "Warning:", w)
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(opts.IO.ErrOut, p)
+		}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the exported file does not reproduce the live state (%d problem%s above); please report it", len(problems), plural(len(problems)))}
+	}
+	if opts.Output != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "Wrote %s: %s.\n", opts.Output, summarize(e.File))
+	}
+	return nil
+}
+
+// exportKube connects to the cluster as diff and sync do.
+func exportKube(env *Env, opts *ExportOptions) (export.Kube, error) {
+	ko := kube.Options{Kubeconfig: opts.Kubeconfig, KubeconfigEnv: env.getenv("KUBECONFIG"), HomeDir: env.HomeDir, Context: opts.KubeContext}
+	if env.NewKube == nil {
+		return kube.New(ko)
+	}
+	kc, err := env.NewKube(ko)
+	if err != nil {
+		return nil, err
+	}
+	ek, ok := kc.(export.Kube)
+	if !ok {
+		return nil, fmt.Errorf("the Kubernetes client cannot list objects")
+	}
+	return ek, nil
+}

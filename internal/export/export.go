@@ -1,0 +1,201 @@
+// Package export writes a pools.yaml for an existing setup: the live
+// Prefect work pools and queues and, on request, the Kubernetes objects
+// their job templates reference. The file validates, and diff finds it in
+// sync with the servers it was read from; `sync --adopt` then takes the
+// objects over without recreating them.
+//
+// Job templates that are the embedded default plus overrides become
+// jobTemplate (jobtemplate.Overrides, verified by merging again); others
+// stay raw baseJobTemplate. Server-set fields (ids, timestamps, status,
+// resourceVersion, managedFields) are left out, and Secret values are never
+// read out: Secrets are listed under kubernetes.external, by name and keys.
+package export
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/prefect-apply/prefect-apply/internal/config"
+	"github.com/prefect-apply/prefect-apply/internal/jobtemplate"
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// Options say what to export.
+type Options struct {
+	// Set is the ownership set the file declares; empty leaves `set` out,
+	// so that it defaults to the file's base name.
+	Set string
+	// Pools names the pools to export; empty means all.
+	Pools []string
+	// Kubernetes reads the service accounts the templates name and the
+	// RBAC objects that bind them, and writes them under
+	// kubernetes.resources; Secrets, ConfigMaps and PVCs are listed under
+	// kubernetes.external with their keys. Without it every referenced
+	// object is listed under kubernetes.external, unread.
+	Kubernetes bool
+}
+
+// Export is the file to write, with the comments that go with it.
+type Export struct {
+	File *config.File
+	// Comments are placed above the value at each path ("pools.0",
+	// "kubernetes.external.2").
+	Comments map[string]string
+	// Warnings are for the user: what could not be exported as it is.
+	Warnings []string
+	// Inexact names the pools whose template a file cannot reproduce
+	// (an empty template): the first sync changes them, as a warning says.
+	Inexact map[string]bool
+}
+
+// Build exports live (a Prefect State as the client reads it). kube is
+// needed only with opts.Kubernetes.
+func Build(ctx context.Context, live *state.State, kube Kube, opts Options) (*Export, error) {
+	names, err := selectPools(live, opts.Pools)
+	if err != nil {
+		return nil, err
+	}
+	e := &Export{File: &config.File{Set: opts.Set}, Comments: map[string]string{}, Inexact: map[string]bool{}}
+	var refs []ref
+	for _, name := range names {
+		lp := live.Pools[name]
+		p, warn := pool(lp, live.QueuesOf(name))
+		if warn != "" {
+			e.Warnings = append(e.Warnings, warn)
+			e.Inexact[name] = true
+		}
+		e.File.Pools = append(e.File.Pools, p)
+		refs = append(refs, references(name, lp.BaseJobTemplate)...)
+	}
+	k := newKubeSection()
+	if opts.Kubernetes && len(refs) > 0 {
+		if kube == nil {
+			return nil, fmt.Errorf("exporting Kubernetes objects: no cluster connection")
+		}
+		if err := k.read(ctx, kube, refs); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, r := range refs {
+			var keys []string
+			if r.dataKey != "" {
+				keys = []string{r.dataKey}
+			}
+			k.external(r.key(), keys, r.pool)
+		}
+	}
+	e.Warnings = append(e.Warnings, k.warnings...)
+	e.File.Kubernetes = k.section(e.Comments)
+	return e, nil
+}
+
+func selectPools(live *state.State, want []string) ([]string, error) {
+	if len(want) == 0 {
+		names := make([]string, 0, len(live.Pools))
+		for n := range live.Pools {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		return names, nil
+	}
+	var missing []string
+	seen := map[string]bool{}
+	var names []string
+	for _, n := range want {
+		if _, ok := live.Pools[n]; !ok {
+			missing = append(missing, fmt.Sprintf("%q", n))
+			continue
+		}
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("no work pool %s on the server", strings.Join(missing, ", "))
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// pool converts a live pool and its queues. Fields are written only where
+// they say something: a description that is set, paused when paused, a
+// concurrency limit when there is one.
+func pool(lp *state.Pool, queues []*state.Queue) (config.Pool, string) {
+	p := config.Pool{Name: lp.Name, Type: lp.Type}
+	if lp.Description != nil && *lp.Description != "" {
+		p.Description = lp.Description
+	}
+	if lp.Paused != nil && *lp.Paused {
+		p.Paused = lp.Paused
+	}
+	p.ConcurrencyLimit = lp.ConcurrencyLimit
+	warn := template(&p, lp.BaseJobTemplate)
+	sort.SliceStable(queues, func(i, j int) bool {
+		pi, pj := prio(queues[i]), prio(queues[j])
+		if pi != pj {
+			return pi < pj
+		}
+		return queues[i].Name < queues[j].Name
+	})
+	for _, lq := range queues {
+		q := config.Queue{Name: lq.Name, Priority: lq.Priority, ConcurrencyLimit: lq.ConcurrencyLimit}
+		if lq.Description != nil && *lq.Description != "" && !(lq.Name == "default" && *lq.Description == defaultQueueDescription) {
+			q.Description = lq.Description
+		}
+		if lq.Paused != nil && *lq.Paused {
+			q.Paused = lq.Paused
+		}
+		p.Queues = append(p.Queues, q)
+	}
+	return p, warn
+}
+
+// defaultQueueDescription is what Prefect gives the default queue of a new
+// pool: a server default, left out like the other server-set fields.
+const defaultQueueDescription = "The work pool's default queue."
+
+func prio(q *state.Queue) int {
+	if q.Priority == nil {
+		return 1 << 30
+	}
+	return *q.Priority
+}
+
+// template sets the pool's jobTemplate, its baseJobTemplate, or neither
+// (the embedded default), whichever reproduces the live template.
+func template(p *config.Pool, t map[string]any) string {
+	if len(t) == 0 {
+		if p.Type == "kubernetes" || p.Type == "process" {
+			return fmt.Sprintf("work pool %q has an empty base job template (no worker has filled it in yet); the file gives it the embedded default, which the first sync writes", p.Name)
+		}
+		return fmt.Sprintf("work pool %q has an empty base job template, which a file cannot hold; give it a baseJobTemplate before syncing", p.Name)
+	}
+	if p.Type == "kubernetes" {
+		if jt, ok := jobtemplate.Overrides(t); ok {
+			if !jobtemplate.IsZero(jt) {
+				p.JobTemplate = jt
+			}
+			return ""
+		}
+	}
+	if def, ok, _ := jobtemplate.Default(p.Type); ok && p.Type != "kubernetes" && sameJSON(def, t) {
+		return ""
+	}
+	jc, _ := t["job_configuration"].(map[string]any)
+	vars, _ := t["variables"].(map[string]any)
+	p.BaseJobTemplate = &config.BaseJobTemplate{JobConfiguration: jc, Variables: vars}
+	if jc == nil || vars == nil || len(t) != 2 {
+		return fmt.Sprintf("work pool %q: its base job template is not {job_configuration, variables}; exported as far as it goes", p.Name)
+	}
+	return ""
+}
+
+func sameJSON(a, b map[string]any) bool {
+	na, err1 := normalize(a)
+	nb, err2 := normalize(b)
+	return err1 == nil && err2 == nil && reflect.DeepEqual(na, nb)
+}

@@ -1,0 +1,46 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+// List returns every object of a kind (the Kind and Group of kind), in one
+// namespace or, when namespace is "", in all of them: one paged list call.
+// export uses it to find the bindings that grant a service account its
+// permissions.
+func (c *Client) List(ctx context.Context, kind state.Key, namespace string) ([]*unstructured.Unstructured, error) {
+	kd, err := kindOf(kind)
+	if err != nil {
+		return nil, err
+	}
+	r := c.dyn.Resource(kd.gvr())
+	var ri interface {
+		List(context.Context, metav1.ListOptions) (*unstructured.UnstructuredList, error)
+	} = r
+	if kd.Namespaced && namespace != "" {
+		ri = r.Namespace(namespace)
+	}
+	var out []*unstructured.Unstructured
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		list, err := ri.List(ctx, opts)
+		if err != nil {
+			return nil, fmt.Errorf("listing %ss: %w", kd.Kind, explain(err))
+		}
+		for i := range list.Items {
+			o := &list.Items[i]
+			o.SetAPIVersion(kd.gvr().GroupVersion().String())
+			o.SetKind(kd.Kind)
+			out = append(out, o)
+		}
+		if opts.Continue = list.GetContinue(); opts.Continue == "" {
+			return out, nil
+		}
+	}
+}
