@@ -123,11 +123,11 @@ func (i *Inventory) Keys() []state.Key {
 func (i *Inventory) Save(ctx context.Context, s Store) error {
 	want := map[string]string{}
 	for n, p := range i.parts() {
-		raw, err := json.Marshal(p)
+		raw, err := canonical(p)
 		if err != nil {
 			return err
 		}
-		want[Prefix(i.Set)+strconv.Itoa(n)] = string(raw)
+		want[Prefix(i.Set)+strconv.Itoa(n)] = raw
 	}
 	names := make([]string, 0, len(want))
 	for n := range want {
@@ -204,4 +204,20 @@ func jsonLen(s string) int {
 		}
 	}
 	return n
+}
+
+// canonical renders a value as the server's JSON would be re-encoded here
+// (object keys sorted), so that a part read back compares equal to the same
+// part about to be written.
+func canonical(v any) (string, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	var generic any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return "", err
+	}
+	out, err := json.Marshal(generic)
+	return string(out), err
 }
