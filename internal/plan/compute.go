@@ -80,7 +80,7 @@ func (c *computer) leftover(key state.Key, fingerprint string) {
 		return
 	}
 	c.add(Change{Key: key, Action: Orphan, Fingerprint: fingerprint,
-		Reason: "no longer in the file; deleted only with --prune"})
+		Reason: "kept: --prune deletes it"})
 }
 
 func (c *computer) pools() {
