@@ -45,7 +45,9 @@ pool or queue missing from the inventory, a Kubernetes object without the
 set's ownership labels) is left alone and reported as "exists, not managed
 by set ...". --adopt takes such objects over where they are: it records
 them in the inventory and adds the labels (applying the file's differences,
-if any), without deleting or recreating anything. prefect-apply export
+if any), without deleting or recreating anything. A Kubernetes field that
+another field manager set to a different value is a conflict, as always,
+until --force-conflicts. prefect-apply export
 writes a file for an existing setup; sync --adopt then adopts it.
 
 When a change fails, the changes that depend on it are skipped and the rest
