@@ -45,7 +45,8 @@ type Targets struct {
 	AllowReplace bool
 	// Concurrency bounds the changes in flight (default 8).
 	Concurrency int
-	// Progress, when set, is called as each change finishes.
+	// Progress, when set, is called as each change finishes, one call at
+	// a time.
 	Progress func(Result)
 }
 
@@ -89,13 +90,18 @@ func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
 	}
 	sem := make(chan struct{}, limit)
 
+	// progress serialises the Progress calls: changes finish concurrently,
+	// and a callback that prints must not interleave.
+	var progress sync.Mutex
 	finish := func(i int, r Result) {
 		mu.Lock()
 		results[i] = r
 		status[r.Key] = r.Status
 		mu.Unlock()
 		if t.Progress != nil {
+			progress.Lock()
 			t.Progress(r)
+			progress.Unlock()
 		}
 	}
 	blocked := func(c plan.Change) (state.Key, bool) {
@@ -136,15 +142,22 @@ func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
 				defer wg.Done()
 				for _, i := range g {
 					c := changes[i]
-					if dep, ok := blocked(c); ok {
-						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: fmt.Sprintf("not applied: it depends on %s, which was not applied", dep)})
-						continue
-					}
+					// Once interrupted, every change not started says so,
+					// those whose dependencies were skipped included.
 					if ctx.Err() != nil {
 						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: ErrInterrupted.Error(), err: ErrInterrupted})
 						continue
 					}
+					if dep, ok := blocked(c); ok {
+						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: fmt.Sprintf("not applied: it depends on %s, which was not applied", dep)})
+						continue
+					}
 					sem <- struct{}{}
+					if ctx.Err() != nil { // interrupted while waiting for a slot
+						<-sem
+						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: ErrInterrupted.Error(), err: ErrInterrupted})
+						continue
+					}
 					began := time.Now()
 					err := apply(ctx, c, t)
 					<-sem
