@@ -163,7 +163,9 @@ func (i *Inventory) parts() []part {
 	var out []part
 	cur := part{Version: 1, Set: i.Set}
 	size := 0
-	base := len(fmt.Sprintf(`{"version":1,"set":%q,"pools":[],"queues":[]}`, i.Set))
+	// Sizes are counted as Python's json.dumps writes them: ", " and ": "
+	// separators, non-ASCII escaped (see jsonLen).
+	base := len(fmt.Sprintf(`{"version": 1, "set": %q, "pools": [], "queues": []}`, i.Set))
 	flush := func() {
 		if len(cur.Pools)+len(cur.Queues) > 0 {
 			out = append(out, cur)
@@ -171,9 +173,9 @@ func (i *Inventory) parts() []part {
 		cur, size = part{Version: 1, Set: i.Set}, 0
 	}
 	for _, k := range i.Keys() {
-		n := jsonLen(k.Name) + 1
+		n := jsonLen(k.Name) + len(", ")
 		if k.Kind == state.KindWorkQueue {
-			n += jsonLen(k.Namespace) + 3
+			n += jsonLen(k.Namespace) + len(`[, ]`)
 		}
 		if base+size+n > chunkLimit {
 			flush()
