@@ -24,7 +24,7 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 	}
 	fmt.Fprintf(&head, "**%s**\n\n", strings.TrimPrefix(SummaryLine(p.Summary()), "Plan: "))
 	head.WriteString("| | Object | Change |\n|---|---|---|\n")
-	var blocks []string
+	var rows, blocks []string
 	for _, c := range p.Changes {
 		if !shown(c) {
 			continue
@@ -33,7 +33,7 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 		if c.Reason != "" && !reasonShown {
 			note += ": " + c.Reason
 		}
-		fmt.Fprintf(&head, "| `%s` | %s | %s |\n", sym, escapeCell(Object(c.Key)), escapeCell(note))
+		rows = append(rows, fmt.Sprintf("| `%s` | %s | %s |\n", sym, escapeCell(Object(c.Key)), escapeCell(note)))
 		if len(c.Fields) == 0 || c.Action == plan.Orphan {
 			continue
 		}
@@ -45,25 +45,40 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 		b.WriteString("```\n</details>\n")
 		blocks = append(blocks, b.String())
 	}
-	out := head.String() + "\n"
 	notice := "\n> **Note:** %d of %d detail blocks were left out to stay under GitHub's comment size limit. Run `prefect-apply diff` for the full plan.\n"
-	room := MarkdownLimit - len(out) - len(notice) - 20
+	rowsNotice := "\n> **Note:** %d of %d changes and all %d detail blocks were left out to stay under GitHub's comment size limit. Run `prefect-apply diff` for the full plan.\n"
+	// Lengths are in bytes, an upper bound of GitHub's characters; the
+	// notices' numbers take at most 20 more bytes than their verbs.
+	room := MarkdownLimit - head.Len() - len("\n") - len(rowsNotice) - 20
+	var out strings.Builder
+	out.WriteString(head.String())
+	// The table first: past the limit, whole rows are left out and no
+	// detail block is shown.
+	for i, r := range rows {
+		if len(r) > room {
+			out.WriteString("\n")
+			fmt.Fprintf(&out, rowsNotice, len(rows)-i, len(rows), len(blocks))
+			_, err := io.WriteString(w, out.String())
+			return err
+		}
+		out.WriteString(r)
+		room -= len(r)
+	}
+	out.WriteString("\n")
+	room += len(rowsNotice) - len(notice)
 	written := 0
 	for _, b := range blocks {
 		if len(b) > room {
 			break
 		}
-		out += b
+		out.WriteString(b)
 		room -= len(b)
 		written++
 	}
 	if written < len(blocks) {
-		if len(out) > MarkdownLimit-len(notice)-20 {
-			out = out[:MarkdownLimit-len(notice)-20]
-		}
-		out += fmt.Sprintf(notice, len(blocks)-written, len(blocks))
+		fmt.Fprintf(&out, notice, len(blocks)-written, len(blocks))
 	}
-	_, err := io.WriteString(w, out)
+	_, err := io.WriteString(w, out.String())
 	return err
 }
 

@@ -4,6 +4,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -144,11 +145,15 @@ func Value(v any) string {
 	if s, ok := v.(string); ok && s == plan.Masked {
 		return s
 	}
-	raw, err := json.Marshal(v)
-	if err != nil {
+	// Without HTML escaping: "a < b & c" reads as written, not as
+	// "a \u003c b \u0026 c".
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	s := string(raw)
+	s := strings.TrimSuffix(buf.String(), "\n")
 	if len(s) > 200 {
 		switch x := v.(type) {
 		case map[string]any:
