@@ -174,9 +174,13 @@ func VenvPython(tb testing.TB) string {
 
 // StartPrefect starts a fresh Prefect server (SQLite in a temporary home) on
 // 127.0.0.1 and stops it when the test ends. It fails the test if the server
-// cannot be installed or started.
+// cannot be installed or started. Skipped in -short mode (make unit), like
+// StartKube; make test runs it.
 func StartPrefect(tb testing.TB, opts PrefectOptions) *Prefect {
 	tb.Helper()
+	if testing.Short() {
+		tb.Skip("skipping the Prefect server end-to-end test in -short mode")
+	}
 	installPrefect(tb)
 	root := RepoRoot(tb)
 
