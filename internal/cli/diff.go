@@ -12,6 +12,8 @@ type DiffOptions struct {
 	IO  *IOStreams
 	Env *Env
 	planFlags
+	// Out is where --out saves the plan for sync --plan.
+	Out string
 }
 
 func newDiffCmd(ios *IOStreams, env *Env) *cobra.Command {
@@ -29,9 +31,15 @@ changes, 1 on error. A pipeline can branch on it:
   prefect-apply diff -f pools.yaml; case $? in 0) ;; 2) echo drift ;; *) exit 1 ;; esac
 
 --output markdown prints a pull-request comment (under GitHub's 65,535
-character limit); --output json a versioned document for tools.`,
+character limit); --output json a versioned document for tools.
+
+--out FILE also saves the plan for sync --plan FILE: the plan, the SHA-256
+of the file, the options that shaped it (--set, --prune, --adopt,
+--skip-kubernetes) and, for each object, what identifies the live version
+it was computed against. It holds no secret value (docs/plan-json.md).`,
 		Example: `  prefect-apply diff -f pools.yaml
   prefect-apply diff -f pools.yaml --output markdown > plan.md
+  prefect-apply diff -f pools.yaml --out plan.json     # then: sync --plan plan.json
   PREFECT_API_URL=http://127.0.0.1:4200/api prefect-apply diff --skip-kubernetes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -42,11 +50,12 @@ character limit); --output json a versioned document for tools.`,
 		},
 	}
 	opts.register(cmd.Flags())
+	cmd.Flags().StringVar(&opts.Out, "out", "", "also save the plan to `FILE`, for sync --plan")
 	return cmd
 }
 
 func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
-	p, err := computePlan(cmd.Context(), opts.IO, opts.Env, &opts.planFlags)
+	p, err := opts.compute(cmd.Context())
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,8 @@ type SyncOptions struct {
 	Yes          bool
 	AllowReplace bool
 	Concurrency  int
+	// PlanFile is a plan saved by diff --out, applied only if unchanged.
+	PlanFile string
 }
 
 func newSyncCmd(ios *IOStreams, env *Env) *cobra.Command {
@@ -54,13 +56,27 @@ When a change fails, the changes that depend on it are skipped and the rest
 go on; the report lists what was applied, what failed and what was skipped,
 and the exit status is 1. Running sync again converges.
 
+--plan FILE applies a plan saved by diff --out FILE, as reviewed: the plan
+is computed again (with the options it was made with) and applied only if
+-f names a file with the same content and the plan is the same, change for
+change, field for field, Secret values included (compared by digest). It
+refuses, naming each object, when a live object changed since (Kubernetes
+resourceVersion; a Prefect object's settings: its "updated" moves whenever
+a worker polls), appeared, disappeared, or would now be changed
+differently. A refusal changes nothing. --yes, --allow-replace and
+--allow-empty are still needed where sync needs them.
+
 Exit status: 0 when everything was applied (or nothing had to be), 1 on
-any error.`,
+any error, a refused plan included.`,
 		Example: `  # Review, then confirm at the prompt
   prefect-apply sync -f pools.yaml
 
   # In a deploy pipeline
   prefect-apply sync -f pools.yaml --yes --prune
+
+  # Apply exactly the plan a reviewer saw
+  prefect-apply diff -f pools.yaml --out plan.json
+  prefect-apply sync -f pools.yaml --plan plan.json --yes
 
   # Take over pools, queues and RBAC created by hand (after export)
   prefect-apply export --kubernetes --set platform -o pools.yaml
@@ -78,12 +94,13 @@ any error.`,
 	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating pools whose type changed")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over Kubernetes fields that another field manager owns")
+	cmd.Flags().StringVar(&opts.PlanFile, "plan", "", "apply the plan diff --out saved to `FILE`, refusing if anything changed since")
 	return cmd
 }
 
 func syncRun(ctx context.Context, opts *SyncOptions) error {
 	ios := opts.IO
-	p, err := computePlan(ctx, ios, opts.Env, &opts.planFlags)
+	p, err := opts.compute(ctx)
 	if err != nil {
 		return err
 	}
