@@ -14,6 +14,10 @@ import (
 // deleted; declaring it manages its settings.
 const DefaultQueue = "default"
 
+// defaultQueueDescription is the description the server gives the default
+// queue it creates with a pool (a variable, to be pointed to).
+var defaultQueueDescription = "The work pool's default queue."
+
 // Options tune Compute.
 type Options struct {
 	// Set names the ownership set the file manages.
@@ -132,7 +136,8 @@ func (c *computer) queues() {
 		switch {
 		case fresh && d.Name == DefaultQueue:
 			// The server creates it with the pool; applying sets its fields.
-			fields, patch := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1)})
+			fields, patch := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1),
+				Description: &defaultQueueDescription, Paused: new(bool)})
 			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Patch: patch, Implicit: true})
 		case fresh || !ok:
 			c.add(Change{Key: key, Action: Create, Queue: d, Fields: queueFields(d)})
