@@ -44,6 +44,7 @@ the difference as a plan, and applies it.`,
 		newDiffCmd(ios, env),
 		newSyncCmd(ios, env),
 		newExportCmd(ios, env),
+		newStatusCmd(ios, env),
 		newCompletionCmd(ios),
 		newVersionCmd(ios),
 	)

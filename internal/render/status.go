@@ -1,0 +1,238 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// StatusVersion is the version of the `status --output json` document. It
+// changes only when a field changes meaning or goes away; new fields may
+// appear in the same version.
+const StatusVersion = 1
+
+// Live states of pools and queues, as status shows them. Prefect's
+// READY, NOT_READY and PAUSED, lower-cased; "missing" for a declared
+// object the server does not have.
+const (
+	StateReady    = "ready"
+	StateNotReady = "not_ready"
+	StatePaused   = "paused"
+	StateMissing  = "missing"
+)
+
+// Sync states: whether a declared pool or queue matches the file.
+const (
+	InSync = "in_sync"
+	Drift  = "drift"
+)
+
+// StatusReport is what `status` prints.
+type StatusReport struct {
+	Version int `json:"version"`
+	// File and Set are set when the report compares with a file.
+	File  string       `json:"file,omitempty"`
+	Set   string       `json:"set,omitempty"`
+	Pools []PoolStatus `json:"pools"`
+}
+
+// PoolStatus is one pool's line.
+type PoolStatus struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"`
+	State string `json:"state"`
+	// Workers counts the pool's workers by the server's verdict.
+	Workers WorkerCount `json:"workers"`
+	// LastHeartbeat is the newest heartbeat of any of its workers.
+	LastHeartbeat *time.Time `json:"lastHeartbeat"`
+	// ConcurrencyLimit is null when the pool has no limit.
+	ConcurrencyLimit *int `json:"concurrencyLimit"`
+	// LateRuns counts flow runs in the Late state; null for a missing pool.
+	LateRuns *int `json:"lateRuns"`
+	// Sync is in_sync or drift; absent without a file.
+	Sync   string        `json:"sync,omitempty"`
+	Queues []QueueStatus `json:"queues"`
+}
+
+// WorkerCount splits a pool's workers into online and offline.
+type WorkerCount struct {
+	Online  int `json:"online"`
+	Offline int `json:"offline"`
+}
+
+// QueueStatus is one queue's line, under its pool.
+type QueueStatus struct {
+	Name             string     `json:"name"`
+	Priority         *int       `json:"priority"`
+	State            string     `json:"state"`
+	ConcurrencyLimit *int       `json:"concurrencyLimit"`
+	LastPolled       *time.Time `json:"lastPolled"`
+	Sync             string     `json:"sync,omitempty"`
+}
+
+// StatusJSON writes the report as an indented JSON document.
+func StatusJSON(w io.Writer, r *StatusReport) error {
+	doc := *r
+	doc.Version = StatusVersion
+	if doc.Pools == nil {
+		doc.Pools = []PoolStatus{}
+	}
+	for i := range doc.Pools {
+		if doc.Pools[i].Queues == nil {
+			doc.Pools[i].Queues = []QueueStatus{}
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
+}
+
+// StatusText writes the report as one table, queues indented under their
+// pool, ages relative to now, and a closing summary line.
+func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error {
+	if len(r.Pools) == 0 {
+		_, err := fmt.Fprintln(w, "No work pools.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "POOL / QUEUE\tTYPE\tSTATE\tWORKERS\tLAST HEARTBEAT\tLIMIT\tLATE RUNS\tSYNC")
+	queues, drifted, notReady := 0, 0, 0
+	for _, p := range r.Pools {
+		late := "-"
+		if p.LateRuns != nil {
+			late = fmt.Sprint(*p.LateRuns)
+		}
+		heartbeat := "-"
+		if p.State != StateMissing {
+			heartbeat = statusAge(p.LastHeartbeat, now)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, statusOrDash(p.Type), stateWord(p.State, style),
+			statusWorkers(p), heartbeat, statusLimit(p.ConcurrencyLimit), late, syncWord(p.Sync, style))
+		for _, q := range p.Queues {
+			queues++
+			prio := "-"
+			if q.Priority != nil {
+				prio = fmt.Sprintf("priority %d", *q.Priority)
+			}
+			polled := "-"
+			if q.State != StateMissing {
+				polled = "polled " + statusAge(q.LastPolled, now)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t\t%s\t%s\t\t%s\n", q.Name, prio, stateWord(q.State, style),
+				polled, statusLimit(q.ConcurrencyLimit), syncWord(q.Sync, style))
+		}
+		if p.Sync == Drift {
+			drifted++
+		}
+		if p.State != StateReady && p.State != StatePaused {
+			notReady++
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	summary := fmt.Sprintf("\n%s, %s", statusCount(len(r.Pools), "pool"), statusCount(queues, "queue"))
+	if notReady > 0 {
+		summary += fmt.Sprintf("; %d not ready", notReady)
+	}
+	if r.File != "" {
+		if drifted == 0 {
+			summary += "; all in sync with " + r.File
+		} else {
+			summary += fmt.Sprintf("; %d differ%s from %s (prefect-apply diff -f %s shows how)", drifted, statusPluralVerb(drifted), r.File, r.File)
+		}
+	}
+	_, err := fmt.Fprintln(w, summary+".")
+	return err
+}
+
+func stateWord(s string, style Style) string {
+	word := strings.ReplaceAll(s, "_", " ")
+	switch s {
+	case StateReady:
+		return style.paint(green, word)
+	case StateNotReady:
+		return style.paint(yellow, word)
+	case StateMissing:
+		return style.paint(red, word)
+	case StatePaused:
+		return style.paint(dim, word)
+	}
+	return word
+}
+
+func syncWord(s string, style Style) string {
+	switch s {
+	case InSync:
+		return style.paint(green, "in sync")
+	case Drift:
+		return style.paint(yellow, "drift")
+	case "":
+		return "-"
+	}
+	return s
+}
+
+func statusWorkers(p PoolStatus) string {
+	if p.State == StateMissing {
+		return "-"
+	}
+	switch w := p.Workers; {
+	case w.Online == 0 && w.Offline == 0:
+		return "none"
+	case w.Offline == 0:
+		return fmt.Sprintf("%d online", w.Online)
+	default:
+		return fmt.Sprintf("%d online, %d offline", w.Online, w.Offline)
+	}
+}
+
+func statusLimit(l *int) string {
+	if l == nil {
+		return "-"
+	}
+	return fmt.Sprint(*l)
+}
+
+func statusOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// statusAge says how long ago t was, in the largest whole unit.
+func statusAge(t *time.Time, now time.Time) string {
+	if t == nil || t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(*t)
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+}
+
+func statusCount(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func statusPluralVerb(n int) string {
+	if n == 1 {
+		return "s"
+	}
+	return ""
+}
