@@ -310,7 +310,7 @@ func derefOrNil(p *int) any {
 // planning again leaves nothing to write.
 func TestApplyingThePlanConverges(t *testing.T) {
 	r := rand.New(rand.NewSource(20261126))
-	for i := 0; i < 400; i++ {
+	for i := 0; i < 250; i++ {
 		desired, live, owned := randomStates(r)
 		opts := plan.Options{Set: "s", Prune: r.Intn(2) == 0, Adopt: r.Intn(2) == 0}
 		srv := &server{live: live, owned: owned}
