@@ -3,12 +3,9 @@
 package kube
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -29,13 +26,11 @@ import (
 const canary = "admin:CANARY-kube-7f3a9c"
 
 type env struct {
-	t          *testing.T
-	kube       *servers.Kube
-	prefect    *servers.Prefect
-	clientset  kubernetes.Interface
-	vars       map[string]string
-	dir        string
-	allOutputs bytes.Buffer
+	*clitest.Harness
+	t         *testing.T
+	kube      *servers.Kube
+	prefect   *servers.Prefect
+	clientset kubernetes.Interface
 }
 
 func setup(t *testing.T) *env {
@@ -50,60 +45,18 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, kube: k, prefect: p, clientset: cs, dir: t.TempDir(), vars: map[string]string{
+	e := &env{t: t, kube: k, prefect: p, clientset: cs, Harness: clitest.New(t, map[string]string{
 		"PREFECT_API_URL":         p.URL,
 		"PREFECT_API_AUTH_STRING": canary,
 		"KUBECONFIG":              k.Kubeconfig,
-	}}
+	})}
 	t.Cleanup(func() {
-		if strings.Contains(e.allOutputs.String(), canary) || strings.Contains(e.allOutputs.String(), base64.StdEncoding.EncodeToString([]byte(canary))) {
+		out := e.Output.String()
+		if strings.Contains(out, canary) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(canary))) {
 			t.Errorf("the secret value appeared in prefect-apply's output")
 		}
 	})
 	return e
-}
-
-// run runs prefect-apply in-process with the test's environment.
-func (e *env) run(args ...string) (code int, stdout, stderr string) {
-	e.t.Helper()
-	ios, _, out, errOut := cli.Test()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	lookup := func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok }
-	code = cli.Run(ctx, ios, &cli.Env{LookupEnv: lookup, HomeDir: e.dir}, args)
-	e.allOutputs.WriteString(out.String() + errOut.String())
-	return code, out.String(), errOut.String()
-}
-
-func (e *env) mustRun(want int, args ...string) string {
-	e.t.Helper()
-	code, out, errOut := e.run(args...)
-	if code != want {
-		e.t.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
-	}
-	return out
-}
-
-// file writes a pools.yaml for the test from examples/pools.yaml with the
-// given replacements.
-func (e *env) file(name string, replace ...string) string {
-	e.t.Helper()
-	raw, err := os.ReadFile(filepath.Join(servers.RepoRoot(e.t), "examples", "pools.yaml"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	s := string(raw)
-	for i := 0; i+1 < len(replace); i += 2 {
-		if !strings.Contains(s, replace[i]) {
-			e.t.Fatalf("examples/pools.yaml has no %q", replace[i])
-		}
-		s = strings.Replace(s, replace[i], replace[i+1], 1)
-	}
-	path := filepath.Join(e.dir, name)
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-	return path
 }
 
 func (e *env) ctx() context.Context {
@@ -114,20 +67,20 @@ func (e *env) ctx() context.Context {
 
 func TestSyncExampleCreatesEverythingAndConverges(t *testing.T) {
 	e := setup(t)
-	f := e.file("pools.yaml")
+	f := e.Example("pools.yaml")
 
-	out := e.mustRun(2, "diff", "-f", f)
+	out := e.MustRun(2, "diff", "-f", f)
 	for _, want := range []string{`Namespace "prefect" will be created`, `ClusterRoleBinding "prefect-worker-binding" will be created`, `data.auth-string: (sensitive value)`, `work pool "gpu-tasks" will be created`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
 		}
 	}
-	out = e.mustRun(0, "sync", "-f", f, "--yes")
+	out = e.MustRun(0, "sync", "-f", f, "--yes")
 	// Kubernetes objects come before the pools that use them.
 	if i, j := strings.Index(out, `ServiceAccount "prefect/prefect-worker": created`), strings.Index(out, `work pool "gbif-automations": created`); i < 0 || j < 0 || i > j {
 		t.Errorf("service account not created before the pool:\n%s", out)
 	}
-	e.mustRun(0, "diff", "-f", f)
+	e.MustRun(0, "diff", "-f", f)
 
 	ctx := e.ctx()
 	sec, err := e.clientset.CoreV1().Secrets("prefect").Get(ctx, "prefect-basic-auth", metav1.GetOptions{})
@@ -195,7 +148,7 @@ func TestSyncExampleCreatesEverythingAndConverges(t *testing.T) {
 	}
 
 	// A second sync changes nothing.
-	out = e.mustRun(0, "sync", "-f", f, "--yes")
+	out = e.MustRun(0, "sync", "-f", f, "--yes")
 	if !strings.Contains(out, "No changes") {
 		t.Errorf("second sync was not a no-op:\n%s", out)
 	}
@@ -203,12 +156,12 @@ func TestSyncExampleCreatesEverythingAndConverges(t *testing.T) {
 
 func TestSecretChangeShowsKeyNeverValue(t *testing.T) {
 	e := setup(t)
-	f := e.file("pools.yaml")
-	e.mustRun(0, "sync", "-f", f, "--yes")
+	f := e.Example("pools.yaml")
+	e.MustRun(0, "sync", "-f", f, "--yes")
 
-	e.vars["PREFECT_API_AUTH_STRING"] = canary + "-rotated"
+	e.Vars["PREFECT_API_AUTH_STRING"] = canary + "-rotated"
 	for _, format := range []string{"text", "json", "markdown"} {
-		out := e.mustRun(2, "diff", "-f", f, "-o", format)
+		out := e.MustRun(2, "diff", "-f", f, "-o", format)
 		if !strings.Contains(out, "auth-string") {
 			t.Errorf("%s diff does not name the changed key:\n%s", format, out)
 		}
@@ -216,7 +169,7 @@ func TestSecretChangeShowsKeyNeverValue(t *testing.T) {
 			t.Errorf("%s diff shows the secret value", format)
 		}
 	}
-	out := e.mustRun(2, "diff", "-f", f, "-o", "json")
+	out := e.MustRun(2, "diff", "-f", f, "-o", "json")
 	var doc struct {
 		Changes []struct {
 			Key    struct{ Kind, Name string }
@@ -244,14 +197,14 @@ func TestSecretChangeShowsKeyNeverValue(t *testing.T) {
 	if len(changed) != 1 || changed[0] != "Secret/prefect-basic-auth" {
 		t.Errorf("changes = %v, want only the Secret", changed)
 	}
-	e.mustRun(0, "sync", "-f", f, "--yes")
-	e.mustRun(0, "diff", "-f", f)
+	e.MustRun(0, "sync", "-f", f, "--yes")
+	e.MustRun(0, "diff", "-f", f)
 }
 
 func TestConflictWithAnotherFieldManager(t *testing.T) {
 	e := setup(t)
-	f := e.file("pools.yaml")
-	e.mustRun(0, "sync", "-f", f, "--yes")
+	f := e.Example("pools.yaml")
+	e.MustRun(0, "sync", "-f", f, "--yes")
 
 	// Someone edits a rule by hand, with another field manager.
 	ctx := e.ctx()
@@ -259,16 +212,16 @@ func TestConflictWithAnotherFieldManager(t *testing.T) {
 	if _, err := e.clientset.RbacV1().ClusterRoles().Patch(ctx, "prefect-worker-role", types.JSONPatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
-	out := e.mustRun(2, "diff", "-f", f)
+	out := e.MustRun(2, "diff", "-f", f)
 	if !strings.Contains(out, `ClusterRole "prefect-worker-role" will be updated`) || !strings.Contains(out, "rules[2].verbs") {
 		t.Errorf("diff does not show the hand edit:\n%s", out)
 	}
-	code, out, errOut := e.run("sync", "-f", f, "--yes")
+	code, out, errOut := e.Run("sync", "-f", f, "--yes")
 	if code != 1 || !strings.Contains(out+errOut, "kubectl-edit") || !strings.Contains(out+errOut, "--force-conflicts") {
 		t.Fatalf("sync: exit %d, want 1 with the conflict named\n%s\n%s", code, out, errOut)
 	}
-	e.mustRun(0, "sync", "-f", f, "--yes", "--force-conflicts")
-	e.mustRun(0, "diff", "-f", f)
+	e.MustRun(0, "sync", "-f", f, "--yes", "--force-conflicts")
+	e.MustRun(0, "diff", "-f", f)
 }
 
 func TestPruneDeletesOnlyLabelledObjects(t *testing.T) {
@@ -282,8 +235,8 @@ func TestPruneDeletesOnlyLabelledObjects(t *testing.T) {
       metadata:
         name: short-lived
 `
-	f := e.file("pools.yaml", "    - apiVersion: v1\n      kind: ServiceAccount\n      metadata:\n        name: prefect-worker\n", extraSA)
-	e.mustRun(0, "sync", "-f", f, "--yes")
+	f := e.Example("pools.yaml", "    - apiVersion: v1\n      kind: ServiceAccount\n      metadata:\n        name: prefect-worker\n", extraSA)
+	e.MustRun(0, "sync", "-f", f, "--yes")
 
 	ctx := e.ctx()
 	foreign := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "hand-made", Namespace: "prefect"}}
@@ -297,16 +250,16 @@ func TestPruneDeletesOnlyLabelledObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	g := e.file("pools.yaml") // short-lived left the file
-	out := e.mustRun(0, "diff", "-f", g)
+	g := e.Example("pools.yaml") // short-lived left the file
+	out := e.MustRun(0, "diff", "-f", g)
 	if !strings.Contains(out, `ServiceAccount "prefect/short-lived" is no longer in the file`) {
 		t.Errorf("diff does not report the orphan:\n%s", out)
 	}
-	out = e.mustRun(2, "diff", "-f", g, "--prune")
+	out = e.MustRun(2, "diff", "-f", g, "--prune")
 	if !strings.Contains(out, `ServiceAccount "prefect/short-lived" will be deleted`) || strings.Contains(out, "hand-made") || strings.Contains(out, "other-set") {
 		t.Errorf("prune plan is wrong:\n%s", out)
 	}
-	e.mustRun(0, "sync", "-f", g, "--yes", "--prune")
+	e.MustRun(0, "sync", "-f", g, "--yes", "--prune")
 	if _, err := e.clientset.CoreV1().ServiceAccounts("prefect").Get(ctx, "short-lived", metav1.GetOptions{}); err == nil {
 		t.Error("short-lived still exists after --prune")
 	}
@@ -315,17 +268,17 @@ func TestPruneDeletesOnlyLabelledObjects(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	e.mustRun(0, "diff", "-f", g)
+	e.MustRun(0, "diff", "-f", g)
 }
 
 func TestMissingExternalObjectIsNamed(t *testing.T) {
 	e := setup(t)
 	envRef := "              name: prefect-basic-auth\n              key: auth-string\n"
-	f := e.file("pools.yaml",
+	f := e.Example("pools.yaml",
 		"  secrets:\n", "  external:\n    - {kind: Secret, name: registry-token, keys: [token]}\n  secrets:\n",
 		envRef, envRef+"        - name: REGISTRY_TOKEN\n          valueFrom:\n            secretKeyRef: {name: registry-token, key: token}\n")
-	e.mustRun(0, "validate", "-f", f)
-	code, _, errOut := e.run("diff", "-f", f)
+	e.MustRun(0, "validate", "-f", f)
+	code, _, errOut := e.Run("diff", "-f", f)
 	if code != 1 || !strings.Contains(errOut, `Secret "prefect/registry-token"`) || !strings.Contains(errOut, `"gbif-automations"`) {
 		t.Fatalf("diff: exit %d, want 1 naming the missing secret and the pool\n%s", code, errOut)
 	}

@@ -4,7 +4,6 @@ package prefectsync
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,65 +17,27 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
 type env struct {
-	t    *testing.T
-	url  string
-	vars map[string]string
-	dir  string
-	out  bytes.Buffer // everything prefect-apply printed
+	*clitest.Harness
+	t   *testing.T
+	url string
 }
 
 func newEnv(t *testing.T, p *servers.Prefect) *env {
-	return &env{t: t, url: p.URL, dir: t.TempDir(), vars: map[string]string{
+	return &env{t: t, url: p.URL, Harness: clitest.New(t, map[string]string{
 		"PREFECT_API_URL": p.URL, "PREFECT_API_AUTH_STRING": "x:y",
-	}}
+	})}
 }
 
-func (e *env) run(args ...string) (int, string, string) {
-	e.t.Helper()
-	ios, _, out, errOut := cli.Test()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	lookup := func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok }
-	code := cli.Run(ctx, ios, &cli.Env{LookupEnv: lookup, HomeDir: e.dir}, args)
-	e.out.WriteString(out.String() + errOut.String())
-	return code, out.String(), errOut.String()
-}
-
-func (e *env) mustRun(want int, args ...string) string {
-	e.t.Helper()
-	code, out, errOut := e.run(args...)
-	if code != want {
-		e.t.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
-	}
-	return out
-}
-
-// file writes examples/pools.yaml with replacements (each must apply).
+// file writes examples/pools.yaml with replacements as pools.yaml.
 func (e *env) file(replace ...string) string {
 	e.t.Helper()
-	raw, err := os.ReadFile(filepath.Join(servers.RepoRoot(e.t), "examples", "pools.yaml"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	s := string(raw)
-	for i := 0; i+1 < len(replace); i += 2 {
-		if !strings.Contains(s, replace[i]) {
-			e.t.Fatalf("examples/pools.yaml has no %q", replace[i])
-		}
-		s = strings.Replace(s, replace[i], replace[i+1], 1)
-	}
-	path := filepath.Join(e.dir, "pools.yaml")
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		e.t.Fatal(err)
-	}
-	return path
+	return e.Example("pools.yaml", replace...)
 }
 
 // get reads a JSON document from the API.
@@ -93,7 +54,7 @@ func (e *env) call(method, path string, out any) {
 	}
 	req, _ := http.NewRequest(method, e.url+path, body)
 	req.Header.Set("Content-Type", "application/json")
-	if auth := e.vars["PREFECT_API_AUTH_STRING"]; auth != "" {
+	if auth := e.Vars["PREFECT_API_AUTH_STRING"]; auth != "" {
 		u, p, _ := strings.Cut(auth, ":")
 		req.SetBasicAuth(u, p)
 	}
@@ -141,9 +102,9 @@ func TestSyncExampleThenNoWrites(t *testing.T) {
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
 	e := newEnv(t, p)
 	f := e.file()
-	e.mustRun(2, "diff", "-f", f, skip)
-	e.mustRun(0, "sync", "-f", f, skip, "--yes")
-	e.mustRun(0, "diff", "-f", f, skip)
+	e.MustRun(2, "diff", "-f", f, skip)
+	e.MustRun(0, "sync", "-f", f, skip, "--yes")
+	e.MustRun(0, "diff", "-f", f, skip)
 
 	var gpu pool
 	e.get("/work_pools/gpu-tasks", &gpu)
@@ -179,8 +140,8 @@ func TestSyncExampleThenNoWrites(t *testing.T) {
 
 	// A second sync sends no write: count what reaches the server.
 	rec := recordingProxy(t, p.URL)
-	e.vars["PREFECT_API_URL"] = rec.url
-	out := e.mustRun(0, "sync", "-f", f, skip, "--yes")
+	e.Vars["PREFECT_API_URL"] = rec.url
+	out := e.MustRun(0, "sync", "-f", f, skip, "--yes")
 	if !strings.Contains(out, "No changes") {
 		t.Errorf("second sync:\n%s", out)
 	}
@@ -228,10 +189,10 @@ func recordingProxy(t *testing.T, target string) *recorder {
 func TestOneFieldChange(t *testing.T) {
 	e := newEnv(t, servers.StartPrefect(t, servers.PrefectOptions{}))
 	f := e.file()
-	e.mustRun(0, "sync", "-f", f, skip, "--yes")
+	e.MustRun(0, "sync", "-f", f, skip, "--yes")
 
 	f = e.file("concurrencyLimit: 4", "concurrencyLimit: 6")
-	out := e.mustRun(2, "diff", "-f", f, skip)
+	out := e.MustRun(2, "diff", "-f", f, skip)
 	if !strings.Contains(out, `~ work pool "cpu-intensive" will be updated`) || !strings.Contains(out, "~ concurrencyLimit: 4 → 6") ||
 		!strings.Contains(out, "Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.") {
 		t.Errorf("diff:\n%s", out)
@@ -246,7 +207,7 @@ func TestOneFieldChange(t *testing.T) {
 			}
 		}
 	}
-	if err := json.Unmarshal([]byte(e.mustRun(2, "diff", "-f", f, skip, "-o", "json")), &doc); err != nil {
+	if err := json.Unmarshal([]byte(e.MustRun(2, "diff", "-f", f, skip, "-o", "json")), &doc); err != nil {
 		t.Fatal(err)
 	}
 	var changed []string
@@ -260,18 +221,18 @@ func TestOneFieldChange(t *testing.T) {
 	if len(changed) != 1 || changed[0] != "update cpu-intensive concurrencyLimit 4→6" {
 		t.Errorf("json changes = %v", changed)
 	}
-	md := e.mustRun(2, "diff", "-f", f, skip, "-o", "markdown")
+	md := e.MustRun(2, "diff", "-f", f, skip, "-o", "markdown")
 	if !strings.Contains(md, "- concurrencyLimit: 4\n+ concurrencyLimit: 6") {
 		t.Errorf("markdown:\n%s", md)
 	}
-	e.mustRun(0, "sync", "-f", f, skip, "--yes")
-	e.mustRun(0, "diff", "-f", f, skip)
+	e.MustRun(0, "sync", "-f", f, skip, "--yes")
+	e.MustRun(0, "diff", "-f", f, skip)
 }
 
 func TestTypeChangeIsAReplace(t *testing.T) {
 	e := newEnv(t, servers.StartPrefect(t, servers.PrefectOptions{}))
 	f := e.file()
-	e.mustRun(0, "sync", "-f", f, skip, "--yes")
+	e.MustRun(0, "sync", "-f", f, skip, "--yes")
 
 	// memory-intensive becomes a process pool (without its jobTemplate).
 	raw, _ := os.ReadFile(f)
@@ -282,11 +243,11 @@ func TestTypeChangeIsAReplace(t *testing.T) {
 	if err := os.WriteFile(f, []byte(s[:start]+block+s[end:]), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := e.mustRun(2, "diff", "-f", f, skip)
+	out := e.MustRun(2, "diff", "-f", f, skip)
 	if !strings.Contains(out, `-/+ work pool "memory-intensive" will be replaced`) || !strings.Contains(out, "kubernetes → process") {
 		t.Errorf("diff:\n%s", out)
 	}
-	code, _, errOut := e.run("sync", "-f", f, skip, "--yes")
+	code, _, errOut := e.Run("sync", "-f", f, skip, "--yes")
 	if code != 1 || !strings.Contains(errOut, "--allow-replace") {
 		t.Fatalf("sync without --allow-replace: exit %d\n%s", code, errOut)
 	}
@@ -295,19 +256,19 @@ func TestTypeChangeIsAReplace(t *testing.T) {
 	if mem.Type != "kubernetes" {
 		t.Fatalf("pool changed without --allow-replace: %s", mem.Type)
 	}
-	e.mustRun(0, "sync", "-f", f, skip, "--yes", "--allow-replace")
+	e.MustRun(0, "sync", "-f", f, skip, "--yes", "--allow-replace")
 	e.get("/work_pools/memory-intensive", &mem)
 	if mem.Type != "process" {
 		t.Errorf("type = %s after replace", mem.Type)
 	}
-	e.mustRun(0, "diff", "-f", f, skip)
+	e.MustRun(0, "diff", "-f", f, skip)
 }
 
 func TestPruneOwnsOnlyWhatItCreated(t *testing.T) {
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
 	e := newEnv(t, p)
 	f := e.file()
-	e.mustRun(0, "sync", "-f", f, skip, "--yes")
+	e.MustRun(0, "sync", "-f", f, skip, "--yes")
 
 	// A pool made with the official CLI is not the set's.
 	cmd := exec.Command(servers.PrefectBin(t), "work-pool", "create", "made-by-hand", "--type", "process")
@@ -324,7 +285,7 @@ func TestPruneOwnsOnlyWhatItCreated(t *testing.T) {
 	if err := os.WriteFile(g, []byte(s[:start]+s[end:]), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := e.mustRun(0, "diff", "-f", g, skip) // orphans alone are not changes
+	out := e.MustRun(0, "diff", "-f", g, skip) // orphans alone are not changes
 	for _, want := range []string{`work pool "memory-intensive" is no longer in the file`, `work queue "urgent" in pool "gpu-tasks" is no longer in the file`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
@@ -333,7 +294,7 @@ func TestPruneOwnsOnlyWhatItCreated(t *testing.T) {
 	if strings.Contains(out, "made-by-hand") {
 		t.Errorf("diff mentions a pool the set does not own:\n%s", out)
 	}
-	out = e.mustRun(0, "sync", "-f", g, skip, "--yes", "--prune")
+	out = e.MustRun(0, "sync", "-f", g, skip, "--yes", "--prune")
 	if !strings.Contains(out, `work pool "memory-intensive": deleted`) || !strings.Contains(out, `work queue "urgent" in pool "gpu-tasks": deleted`) {
 		t.Errorf("sync --prune:\n%s", out)
 	}
@@ -344,19 +305,19 @@ func TestPruneOwnsOnlyWhatItCreated(t *testing.T) {
 	if len(queues) != 1 || queues[0].Name != "default" {
 		t.Errorf("gpu-tasks queues = %+v", queues)
 	}
-	e.mustRun(0, "diff", "-f", g, skip, "--prune")
+	e.MustRun(0, "diff", "-f", g, skip, "--prune")
 
 	// Emptying the set is refused without --allow-empty; the CLI's pool and
 	// every default queue survive even with it.
-	empty := filepath.Join(e.dir, "empty.yaml")
+	empty := filepath.Join(e.Dir, "empty.yaml")
 	if err := os.WriteFile(empty, []byte("set: gbif\npools: []\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := e.run("sync", "-f", empty, skip, "--yes", "--prune")
+	code, _, errOut := e.Run("sync", "-f", empty, skip, "--yes", "--prune")
 	if code != 1 || !strings.Contains(errOut, "--allow-empty") {
 		t.Fatalf("emptying without --allow-empty: exit %d\n%s", code, errOut)
 	}
-	e.mustRun(0, "sync", "-f", empty, skip, "--yes", "--prune", "--allow-empty")
+	e.MustRun(0, "sync", "-f", empty, skip, "--yes", "--prune", "--allow-empty")
 	e.get("/work_pools/made-by-hand", &hand)
 	var pools []pool
 	e.post("/work_pools/filter", &pools)
@@ -369,23 +330,23 @@ func TestBasicAuth(t *testing.T) {
 	const canary = "admin:CANARY-auth-91b2"
 	p := servers.StartPrefect(t, servers.PrefectOptions{AuthString: canary})
 	e := newEnv(t, p)
-	e.vars["PREFECT_API_AUTH_STRING"] = canary
+	e.Vars["PREFECT_API_AUTH_STRING"] = canary
 	f := e.file()
-	e.mustRun(0, "sync", "-f", f, skip, "--yes")
-	e.mustRun(0, "diff", "-f", f, skip, "-o", "json")
+	e.MustRun(0, "sync", "-f", f, skip, "--yes")
+	e.MustRun(0, "diff", "-f", f, skip, "-o", "json")
 
-	delete(e.vars, "PREFECT_API_AUTH_STRING")
-	code, _, errOut := e.run("diff", "-f", f, skip)
+	delete(e.Vars, "PREFECT_API_AUTH_STRING")
+	code, _, errOut := e.Run("diff", "-f", f, skip)
 	if code != 1 || !strings.Contains(errOut, "401") || !strings.Contains(errOut, "PREFECT_API_AUTH_STRING") {
 		t.Errorf("without credentials: exit %d\n%s", code, errOut)
 	}
-	e.vars["PREFECT_API_AUTH_STRING"] = "admin:wrong-CANARY-9"
-	code, _, errOut = e.run("diff", "-f", f, skip)
+	e.Vars["PREFECT_API_AUTH_STRING"] = "admin:wrong-CANARY-9"
+	code, _, errOut = e.Run("diff", "-f", f, skip)
 	if code != 1 || !strings.Contains(errOut, "401") {
 		t.Errorf("wrong credentials: exit %d\n%s", code, errOut)
 	}
 	for _, secret := range []string{canary, "CANARY-auth-91b2", "wrong-CANARY-9"} {
-		if strings.Contains(e.out.String(), secret) {
+		if strings.Contains(e.Output.String(), secret) {
 			t.Errorf("output contains the credential %q", secret)
 		}
 	}
@@ -396,7 +357,7 @@ func TestBasicAuth(t *testing.T) {
 func TestWorkerAcceptsTheTemplate(t *testing.T) {
 	e := newEnv(t, servers.StartPrefect(t, servers.PrefectOptions{}))
 	f := e.file()
-	e.mustRun(0, "sync", "-f", f, skip, "--yes")
+	e.MustRun(0, "sync", "-f", f, skip, "--yes")
 	for _, name := range []string{"gbif-automations", "gpu-tasks"} {
 		var raw json.RawMessage
 		e.get("/work_pools/"+name, &raw)

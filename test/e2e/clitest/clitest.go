@@ -1,0 +1,77 @@
+// Package clitest runs prefect-apply in-process for end-to-end tests, with
+// an environment of the test's own (never the machine's), and keeps all it
+// printed so a test can search it for secrets.
+package clitest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
+)
+
+// Harness runs commands for one test.
+type Harness struct {
+	T *testing.T
+	// Vars is the environment prefect-apply sees.
+	Vars map[string]string
+	// Dir is a temporary folder: the home folder and where files go.
+	Dir string
+	// Output collects stdout and stderr of every run.
+	Output bytes.Buffer
+}
+
+// New returns a harness with the given environment.
+func New(t *testing.T, vars map[string]string) *Harness {
+	return &Harness{T: t, Vars: vars, Dir: t.TempDir()}
+}
+
+// Run runs prefect-apply with args and returns its exit code and output.
+func (h *Harness) Run(args ...string) (code int, stdout, stderr string) {
+	h.T.Helper()
+	ios, _, out, errOut := cli.Test()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	lookup := func(k string) (string, bool) { v, ok := h.Vars[k]; return v, ok }
+	code = cli.Run(ctx, ios, &cli.Env{LookupEnv: lookup, HomeDir: h.Dir}, args)
+	h.Output.WriteString(out.String() + errOut.String())
+	return code, out.String(), errOut.String()
+}
+
+// MustRun runs prefect-apply and fails the test unless it exits with want.
+func (h *Harness) MustRun(want int, args ...string) string {
+	h.T.Helper()
+	code, out, errOut := h.Run(args...)
+	if code != want {
+		h.T.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
+	}
+	return out
+}
+
+// Example writes examples/pools.yaml to Dir/name with replacements (old,
+// new, ...; each must apply once) and returns its path.
+func (h *Harness) Example(name string, replace ...string) string {
+	h.T.Helper()
+	raw, err := os.ReadFile(filepath.Join(servers.RepoRoot(h.T), "examples", "pools.yaml"))
+	if err != nil {
+		h.T.Fatal(err)
+	}
+	s := string(raw)
+	for i := 0; i+1 < len(replace); i += 2 {
+		if !strings.Contains(s, replace[i]) {
+			h.T.Fatalf("examples/pools.yaml has no %q", replace[i])
+		}
+		s = strings.Replace(s, replace[i], replace[i+1], 1)
+	}
+	path := filepath.Join(h.Dir, name)
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		h.T.Fatal(err)
+	}
+	return path
+}
