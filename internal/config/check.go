@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,14 +226,22 @@ func isWorkerStart(args []string) bool {
 
 func (c *checker) dns1123Label(p Path, s string) {
 	for _, msg := range validation.IsDNS1123Label(s) {
-		c.add(p, "%q is not a valid name: %s", s, msg)
+		c.add(p, "%q is not a valid name: %s", s, plainK8sMessage(msg))
 	}
 }
 
 func (c *checker) dns1123Subdomain(p Path, s string) {
 	for _, msg := range validation.IsDNS1123Subdomain(s) {
-		c.add(p, "%q is not a valid name: %s", s, msg)
+		c.add(p, "%q is not a valid name: %s", s, plainK8sMessage(msg))
 	}
+}
+
+var k8sRegexRE = regexp.MustCompile(`, regex used for validation is '[^']*'`)
+
+// plainK8sMessage drops the regular expression Kubernetes' validation
+// messages end with, and their doubled spaces.
+func plainK8sMessage(msg string) string {
+	return strings.ReplaceAll(k8sRegexRE.ReplaceAllString(msg, ""), "  ", " ")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -79,7 +79,7 @@ func (c *checker) kubernetes() {
 			kp := p.Child("keys", key)
 			keys[key] = true
 			for _, msg := range validation.IsConfigMapKey(key) {
-				c.add(kp, "%q is not a valid Secret key: %s", key, msg)
+				c.add(kp, "%q is not a valid Secret key: %s", key, plainK8sMessage(msg))
 			}
 			if (src.FromEnv == "") == (src.FromFile == "") {
 				c.add(kp, "give exactly one of fromEnv or fromFile for key %q", key)
@@ -110,7 +110,7 @@ func (c *checker) kubernetes() {
 	// Every namespaced object needs its namespace.
 	for id, p := range declared {
 		if id.Namespace != "" {
-			c.require(p, ObjectID{"Namespace", "", id.Namespace}, "", fmt.Sprintf("%s lives in namespace %q", id, id.Namespace))
+			c.require(p, ObjectID{"Namespace", "", id.Namespace}, "", fmt.Sprintf("%s %q lives in namespace %q", id.Kind, id.Name, id.Namespace))
 		}
 	}
 	// Bindings must name service accounts that exist: the runbook's
@@ -128,6 +128,11 @@ func (c *checker) kubernetes() {
 				ns = b.ns
 			}
 			if name == "default" {
+				continue
+			}
+			if ns == "" {
+				c.add(b.path.Child("subjects", strconv.Itoa(j)), "ServiceAccount subject %q has no namespace", name).Hint =
+					"set the namespace of the ServiceAccount on the subject"
 				continue
 			}
 			c.require(b.path.Child("subjects", strconv.Itoa(j)), ObjectID{"ServiceAccount", ns, name}, "", "")

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -38,6 +39,25 @@ func Placeholders(v any) []string {
 	return sortedKeys(set)
 }
 
+// placeholderPaths calls fn for each {{ name }} placeholder in v, with the
+// path of the string that holds it.
+func placeholderPaths(v any, p Path, fn func(name string, at Path)) {
+	switch x := v.(type) {
+	case string:
+		for _, m := range placeholderRE.FindAllStringSubmatch(x, -1) {
+			fn(m[1], p)
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			placeholderPaths(x[k], p.Child(k), fn)
+		}
+	case []any:
+		for i, e := range x {
+			placeholderPaths(e, p.Child(fmt.Sprint(i)), fn)
+		}
+	}
+}
+
 // baseJobTemplate applies the server's rules (every placeholder has a
 // variable) and catches a container that starts a worker.
 func (c *checker) baseJobTemplate(p Path, t *BaseJobTemplate) {
@@ -45,15 +65,15 @@ func (c *checker) baseJobTemplate(p Path, t *BaseJobTemplate) {
 	if _, ok := t.Variables["properties"]; !ok {
 		c.add(p.Child("variables"), "variables has no properties; it must be a JSON Schema object with `properties`")
 	}
-	for _, name := range Placeholders(t.JobConfiguration) {
+	placeholderPaths(t.JobConfiguration, p.Child("job_configuration"), func(name string, at Path) {
 		// Prefect resolves dotted placeholders ({{ a.b }}) against the
 		// variable named by the first part.
 		root, _, _ := strings.Cut(name, ".")
 		if _, ok := props[root]; !ok {
-			c.add(p.Child("job_configuration"), "placeholder {{ %s }} has no variable; the server rejects the template", name).Hint =
+			c.add(at, "placeholder {{ %s }} has no variable; the server rejects the template", name).Hint =
 				fmt.Sprintf("add %q under variables.properties, or remove the placeholder", root)
 		}
-	}
+	})
 	c.variableDefaults(p.Child("variables"), t.Variables)
 	if cmd, ok := t.JobConfiguration["command"].(string); ok && isWorkerStart(strings.Fields(cmd)) {
 		c.workerStart(p.Child("job_configuration", "command"))
@@ -65,8 +85,8 @@ func (c *checker) baseJobTemplate(p Path, t *BaseJobTemplate) {
 	}
 	manifest, _ := t.JobConfiguration["job_manifest"].(map[string]any)
 	for i, ctr := range containers(manifest) {
-		if isWorkerStart(append(stringList(ctr["command"]), stringList(ctr["args"])...)) {
-			c.workerStart(p.Child("job_configuration", "job_manifest", "spec", "template", "spec", "containers", fmt.Sprint(i)))
+		if field, ok := containerWorkerStart(ctr); ok {
+			c.workerStart(p.Child("job_configuration", "job_manifest", "spec", "template", "spec", "containers", fmt.Sprint(i), field))
 		}
 	}
 }
@@ -89,8 +109,8 @@ func (d *Document) prefect2Templates() Problems {
 		out = append(out, Problem{File: d.Name, Pos: d.KeyPos(path.Child("job")), Path: path,
 			Message: "this is the Prefect 2 `{job: ...}` template format; Prefect 3 rejects it (422)", Hint: hint})
 		for j, ctr := range containers(job) {
-			if isWorkerStart(append(stringList(ctr["command"]), stringList(ctr["args"])...)) {
-				cp := path.Child("job", "spec", "template", "spec", "containers", fmt.Sprint(j), "command")
+			if field, ok := containerWorkerStart(ctr); ok {
+				cp := path.Child("job", "spec", "template", "spec", "containers", fmt.Sprint(j), field)
 				out = append(out, Problem{File: d.Name, Pos: d.Pos(cp), Path: cp,
 					Message: "the job's container runs `prefect worker start`: every flow-run Job would start a long-lived worker instead of running its flow",
 					Hint:    "leave the command empty so the worker runs the flow; run the worker itself as a Deployment, outside the job template"})
@@ -150,6 +170,18 @@ func containers(job map[string]any) []map[string]any {
 	return out
 }
 
+// containerWorkerStart reports whether a container's command and args run
+// `prefect worker start`, and which of the two fields to point at.
+func containerWorkerStart(ctr map[string]any) (field string, ok bool) {
+	if !isWorkerStart(append(stringList(ctr["command"]), stringList(ctr["args"])...)) {
+		return "", false
+	}
+	if _, hasArgs := ctr["args"]; hasArgs && !isWorkerStart(stringList(ctr["command"])) {
+		return "args", true
+	}
+	return "command", true
+}
+
 func stringList(v any) []string {
 	var out []string
 	switch x := v.(type) {
@@ -176,8 +208,15 @@ func (c *checker) variableDefaults(p Path, variables map[string]any) {
 	doc := normalizeJSON(variables)
 	comp := jsonschema.NewCompiler()
 	comp.DefaultDraft(jsonschema.Draft2020)
-	if err := comp.AddResource("variables.json", doc); err != nil {
-		c.add(p, "variables is not a valid JSON Schema: %v", err)
+	if err := comp.AddResource(variablesURL, doc); err != nil {
+		c.add(p, "variables is not a valid JSON Schema: %v", schemaErrorMessage(err))
+		return
+	}
+	// The whole document is checked against the metaschema once: one bad
+	// variable would otherwise fail every other variable's compilation too.
+	if _, err := comp.Compile(variablesURL); err != nil {
+		at, msg := schemaErrorAt(err)
+		c.add(p.Child(at...), "not a valid JSON Schema: %s", msg)
 		return
 	}
 	for _, name := range sortedKeys(props) {
@@ -186,9 +225,9 @@ func (c *checker) variableDefaults(p Path, variables map[string]any) {
 		if !ok || def == nil {
 			continue
 		}
-		sch, err := comp.Compile("variables.json#/properties/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name))
+		sch, err := comp.Compile(variablesURL + "#/properties/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name))
 		if err != nil {
-			c.add(p.Child("properties", name), "variable %q is not a valid JSON Schema: %v", name, firstLine(err.Error()))
+			c.add(p.Child("properties", name), "variable %q is not a valid JSON Schema: %v", name, schemaErrorMessage(err))
 			continue
 		}
 		if err := sch.Validate(normalizeJSON(def)); err != nil {
@@ -199,6 +238,32 @@ func (c *checker) variableDefaults(p Path, variables map[string]any) {
 			c.add(p.Child("properties", name, "default"), "the default of variable %q does not match its schema: %s", name, msg)
 		}
 	}
+}
+
+// variablesURL names the variables document in the validator: an absolute
+// URL, so that messages do not depend on the working directory.
+const variablesURL = "urn:prefect-apply:variables"
+
+// schemaErrorAt locates a compilation error inside the variables document:
+// for a metaschema failure, where in the document and what; else the first
+// line of the error.
+func schemaErrorAt(err error) (Path, string) {
+	var sve *jsonschema.SchemaValidationError
+	if errors.As(err, &sve) {
+		if ve, ok := sve.Err.(*jsonschema.ValidationError); ok {
+			for len(ve.Causes) > 0 {
+				ve = ve.Causes[0]
+			}
+			return Path(ve.InstanceLocation), ve.ErrorKind.LocalizedString(printer)
+		}
+	}
+	return nil, schemaErrorMessage(err)
+}
+
+// schemaErrorMessage is the first line of a compilation error, without the
+// document's URL.
+func schemaErrorMessage(err error) string {
+	return strings.ReplaceAll(firstLine(err.Error()), variablesURL, "variables")
 }
 
 func leafMessage(e *jsonschema.ValidationError) string {

@@ -33,6 +33,9 @@ type Document struct {
 	// parseProblems are problems found while parsing that do not stop
 	// validation (unset variables, duplicate keys); Validate reports them too.
 	parseProblems Problems
+	// replaced are the paths of values that parseProblems left out or only
+	// partly interpolated; Validate reports nothing more under them.
+	replaced []Path
 }
 
 // Options control loading.
@@ -101,7 +104,7 @@ func Parse(r io.Reader, name string, opts Options) (*Document, Problems) {
 		return fail(yamlErrorPos(err, data), "%s", yamlErrorMessage(err))
 	}
 	doc := &Document{Name: name, root: &root}
-	c := converter{doc: doc, env: opts.LookupEnv}
+	c := converter{doc: doc, env: opts.LookupEnv, src: data}
 	top := &root
 	if top.Kind == yaml.DocumentNode {
 		if len(top.Content) == 0 {
@@ -117,6 +120,7 @@ func Parse(r io.Reader, name string, opts Options) (*Document, Problems) {
 	}
 	doc.Value = c.convert(top, nil)
 	if c.stopped {
+		c.problems.Sort()
 		return nil, c.problems
 	}
 	doc.parseProblems = c.problems
@@ -150,30 +154,78 @@ func firstNonText(data []byte) (Pos, bool) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): `)
 
+// maxRefine is the largest file whose syntax errors yamlErrorPos places by
+// parsing prefixes of it.
+const maxRefine = 128 << 10
+
+// yamlErrorPos places a YAML syntax error. The parser's line is often not
+// the problem's: it names the line where the enclosing block starts (and
+// counts it from 0), or is missing. The problem's line is the first whose
+// prefix of the file fails with the same error, found by bisection.
 func yamlErrorPos(err error, data []byte) Pos {
-	m := yamlLineRE.FindStringSubmatch(err.Error())
-	if m == nil {
-		return Pos{1, 1}
+	line := 1
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
 	}
-	line, _ := strconv.Atoi(m[1])
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(data) <= maxRefine {
+		want := yamlErrorMessage(err)
+		fails := func(n int) bool {
+			e := decodeAll(bytes.Join(lines[:n], nil))
+			return e != nil && yamlErrorMessage(e) == want
+		}
+		lo, hi := 1, len(lines)
+		if fails(hi) {
+			for lo < hi {
+				if mid := (lo + hi) / 2; fails(mid) {
+					hi = mid
+				} else {
+					lo = mid + 1
+				}
+			}
+			line = hi
+		}
+	}
 	col := 1
-	lines := bytes.Split(data, []byte("\n"))
 	if line >= 1 && line <= len(lines) {
-		text := lines[line-1]
+		text := bytes.TrimRight(lines[line-1], "\r\n")
 		if i := bytes.IndexByte(text, '\t'); i >= 0 && strings.Contains(err.Error(), "cannot start any token") {
-			col = i + 1
+			col = utf8.RuneCount(text[:i]) + 1
 		} else if i := len(text) - len(bytes.TrimLeft(text, " ")); i < len(text) {
 			col = i + 1
 		}
 	}
-	return Pos{line, col}
+	return Pos{max(line, 1), col}
+}
+
+// decodeAll decodes the first two YAML documents in data, as Parse does,
+// and returns the first error.
+func decodeAll(data []byte) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for range 2 {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 func yamlErrorMessage(err error) string {
 	msg := yamlLineRE.ReplaceAllString(err.Error(), "")
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	if strings.Contains(msg, "found character that cannot start any token") {
+	switch {
+	case strings.Contains(msg, "found character that cannot start any token"):
 		msg += " (a tab? YAML indents with spaces only)"
+	case strings.Contains(msg, "found unexpected end of stream"):
+		msg += " (a quote or bracket opened here is never closed?)"
+	case strings.Contains(msg, "did not find expected '-' indicator"), strings.Contains(msg, "did not find expected key"):
+		msg += " (is this line indented like the ones before it?)"
+	case strings.Contains(msg, "mapping values are not allowed in this context"):
+		msg += " (a value that holds \": \" needs quotes)"
 	}
 	return "invalid YAML: " + msg
 }

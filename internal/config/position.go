@@ -6,40 +6,45 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// Pos returns the source position of the value at path, or of its nearest
-// ancestor present in the source.
+// Pos returns the source position of the value at path or, when the path
+// is not in the source (a field left out), of the key of its nearest
+// ancestor that is.
 func (d *Document) Pos(p Path) Pos {
-	_, v := d.lookup(p)
+	k, v, found := d.lookup(p)
+	if !found {
+		return Pos{k.Line, k.Column}
+	}
 	return Pos{v.Line, v.Column}
 }
 
 // KeyPos returns the position of the key that holds the value at path (for a
 // list item, the item itself).
 func (d *Document) KeyPos(p Path) Pos {
-	k, _ := d.lookup(p)
+	k, _, _ := d.lookup(p)
 	return Pos{k.Line, k.Column}
 }
 
 // lookup walks the YAML tree along p and returns the key node and the value
-// node of the deepest element found.
-func (d *Document) lookup(p Path) (key, value *yaml.Node) {
+// node of the deepest element found, and whether that is p's.
+func (d *Document) lookup(p Path) (key, value *yaml.Node, found bool) {
 	n := d.root
 	if n == nil {
-		return &yaml.Node{Line: 1, Column: 1}, &yaml.Node{Line: 1, Column: 1}
+		return &yaml.Node{Line: 1, Column: 1}, &yaml.Node{Line: 1, Column: 1}, false
 	}
 	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
-	key = n
+	key, found = n, true
 	for _, tok := range p {
 		n = deref(n)
-		k, v := child(n, tok)
+		k, v := child(n, tok, 0)
 		if v == nil {
+			found = false
 			break
 		}
 		key, n = k, v
 	}
-	return key, deref(n)
+	return key, deref(n), found
 }
 
 func deref(n *yaml.Node) *yaml.Node {
@@ -49,7 +54,11 @@ func deref(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func child(n *yaml.Node, tok string) (key, value *yaml.Node) {
+// maxMergeDepth bounds how many merge keys (<<) child follows: a merge of
+// an anchor into itself would otherwise never end.
+const maxMergeDepth = 50
+
+func child(n *yaml.Node, tok string, merges int) (key, value *yaml.Node) {
 	switch n.Kind {
 	case yaml.SequenceNode:
 		i, err := strconv.Atoi(tok)
@@ -69,6 +78,9 @@ func child(n *yaml.Node, tok string) (key, value *yaml.Node) {
 				return k, n.Content[i+1]
 			}
 		}
+		if merges >= maxMergeDepth {
+			return nil, nil
+		}
 		for _, m := range merged {
 			m = deref(m)
 			srcs := []*yaml.Node{m}
@@ -76,7 +88,7 @@ func child(n *yaml.Node, tok string) (key, value *yaml.Node) {
 				srcs = m.Content
 			}
 			for _, s := range srcs {
-				if k, v := child(deref(s), tok); v != nil {
+				if k, v := child(deref(s), tok, merges+1); v != nil {
 					return k, v
 				}
 			}

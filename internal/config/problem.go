@@ -89,19 +89,27 @@ func (ps Problems) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// Sort orders problems by file, position, then message.
+// Sort orders problems by file, position, message, then path and hint, so
+// that the order never depends on how they were found.
 func (ps Problems) Sort() {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Pos.Line != b.Pos.Line {
-			return a.Pos.Line < b.Pos.Line
-		}
-		if a.Pos.Col != b.Pos.Col {
-			return a.Pos.Col < b.Pos.Col
-		}
+	sort.SliceStable(ps, func(i, j int) bool { return ps[i].less(ps[j]) })
+}
+
+func (a Problem) less(b Problem) bool {
+	if a.File != b.File {
+		return a.File < b.File
+	}
+	if a.Pos.Line != b.Pos.Line {
+		return a.Pos.Line < b.Pos.Line
+	}
+	if a.Pos.Col != b.Pos.Col {
+		return a.Pos.Col < b.Pos.Col
+	}
+	if a.Message != b.Message {
 		return a.Message < b.Message
-	})
+	}
+	if pa, pb := a.Path.String(), b.Path.String(); pa != pb {
+		return pa < pb
+	}
+	return a.Hint < b.Hint
 }

@@ -101,6 +101,22 @@ func (d *Document) collect(e *jsonschema.ValidationError, raw any, out *Problems
 		}
 		*out = append(*out, d.problem(path, fmt.Sprintf("%v is not one of %s", display(k.Got), strings.Join(want, ", ")), hint))
 		return
+	case *kind.MinLength:
+		msg := fmt.Sprintf("must be at least %d characters long, got %d", k.Want, k.Got)
+		if k.Got == 0 && k.Want == 1 {
+			msg = "must not be empty"
+		}
+		*out = append(*out, d.problem(path, msg, ""))
+		return
+	case *kind.MaxLength:
+		*out = append(*out, d.problem(path, fmt.Sprintf("must be at most %d characters long, got %d", k.Want, k.Got), ""))
+		return
+	case *kind.Pattern:
+		*out = append(*out, d.problem(path, fmt.Sprintf("%q does not match the pattern %s", k.Got, k.Want), patternHint(k.Want)))
+		return
+	case *kind.Format:
+		*out = append(*out, d.problem(path, fmt.Sprintf("%s is not a valid %s: %v", display(k.Got), k.Want, k.Err), ""))
+		return
 	case *kind.Const:
 		*out = append(*out, d.problem(path, fmt.Sprintf("expected %v, got %v", display(k.Want), display(k.Got)), ""))
 		return
@@ -118,6 +134,7 @@ func (d *Document) collect(e *jsonschema.ValidationError, raw any, out *Problems
 // the same value, such as a quantity that is neither a string nor a number.
 func alternatives(e *jsonschema.ValidationError) (string, bool) {
 	var msgs []string
+	got := ""
 	for _, c := range e.Causes {
 		if len(c.InstanceLocation) != len(e.InstanceLocation) {
 			return "", false
@@ -128,6 +145,7 @@ func alternatives(e *jsonschema.ValidationError) (string, bool) {
 		}
 		if t, ok := leaf.ErrorKind.(*kind.Type); ok {
 			msgs = append(msgs, strings.Join(t.Want, " or "))
+			got = t.Got
 			continue
 		}
 		if p, ok := leaf.ErrorKind.(*kind.Pattern); ok {
@@ -138,7 +156,21 @@ func alternatives(e *jsonschema.ValidationError) (string, bool) {
 		}
 		msgs = append(msgs, leaf.ErrorKind.LocalizedString(printer))
 	}
+	if got != "" && len(msgs) > 0 {
+		return "expected " + strings.Join(msgs, " or ") + ", got " + got, true
+	}
 	return "expected " + strings.Join(msgs, " or "), true
+}
+
+// patternHint says in words what the schema's patterns mean.
+func patternHint(pattern string) string {
+	switch pattern {
+	case "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$":
+		return "use lowercase letters, digits and '-', starting and ending with a letter or digit"
+	case "^[A-Za-z_][A-Za-z0-9_]*$":
+		return "an environment variable name: letters, digits and '_', not starting with a digit"
+	}
+	return ""
 }
 
 func (d *Document) problem(path Path, msg, hint string) Problem {
@@ -178,6 +210,18 @@ func suggest(got string, allowed []string) string {
 		}
 	}
 	if best != "" && bestDist <= max(2, len(got)/3) {
+		return fmt.Sprintf("did you mean %q?", best)
+	}
+	// A shortened name (prio, concurency): compare with the start of each.
+	best, bestDist = "", 1<<30
+	for _, a := range allowed {
+		if len(got) >= 4 && len(a) > len(got) {
+			if d := levenshtein(strings.ToLower(got), strings.ToLower(a[:len(got)])); d < bestDist {
+				best, bestDist = a, d
+			}
+		}
+	}
+	if best != "" && bestDist <= len(got)/4 {
 		return fmt.Sprintf("did you mean %q?", best)
 	}
 	if len(allowed) > 0 {

@@ -3,12 +3,15 @@ package config
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
+	yaml "go.yaml.in/yaml/v3"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
@@ -18,32 +21,105 @@ import (
 func (d *Document) Validate() (*File, Problems) {
 	probs := append(Problems{}, d.parseProblems...)
 	pre := append(d.secretManifests(), d.prefect2Templates()...)
-	probs = append(probs, pre...)
-	for _, p := range d.schemaProblems() {
-		if !coveredBy(p.Path, pre) {
-			probs = append(probs, p)
-		}
-	}
-	if len(probs) == len(d.parseProblems) {
-		probs = append(probs, d.quantities()...)
-	}
-	if len(probs) == len(d.parseProblems) {
-		f, err := decode(d.Value)
-		if err != nil {
-			probs = append(probs, Problem{File: d.Name, Pos: Pos{1, 1}, Message: err.Error()})
-		} else {
-			probs = append(probs, d.check(f)...)
-			if len(probs) == 0 {
-				if f.Set == "" {
-					f.Set = DefaultSet(d.Name)
-				}
-				return f, nil
+	// A value a parse problem left out or only partly interpolated would
+	// only be reported again.
+	var later Problems
+	keep := func(ps Problems) {
+		for _, p := range ps {
+			if !under(p.Path, d.replaced) {
+				later = append(later, p)
 			}
 		}
+	}
+	keep(pre)
+	for _, p := range d.schemaProblems() {
+		if !coveredBy(p.Path, pre) {
+			keep(Problems{p})
+		}
+	}
+	if len(later) == 0 {
+		keep(d.quantities())
+	}
+	var f *File
+	if len(later) == 0 {
+		var err error
+		if f, err = decode(d.Value); err != nil {
+			// A left-out value may be what does not decode; its parse
+			// problem says so already.
+			if len(d.replaced) == 0 {
+				later = append(later, d.decodeProblems(err)...)
+			}
+		} else {
+			keep(d.check(f))
+		}
+	}
+	probs = append(probs, later...)
+	if len(probs) == 0 {
+		if f.Set == "" {
+			f.Set = DefaultSet(d.Name)
+		}
+		return f, nil
 	}
 	probs = dedupe(probs)
 	probs.Sort()
 	return nil, probs
+}
+
+// under reports whether path lies under one of prefixes.
+func under(path Path, prefixes []Path) bool {
+	for _, p := range prefixes {
+		if len(path) >= len(p) && slices.Equal(path[:len(p)], p) {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeProblems positions an error decoding the schema-valid value into a
+// File: a whole number too large for its field.
+func (d *Document) decodeProblems(err error) Problems {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		var out Problems
+		var walk func(v any, p Path)
+		walk = func(v any, p Path) {
+			switch x := v.(type) {
+			case map[string]any:
+				for k, e := range x {
+					walk(e, p.Child(k))
+				}
+			case []any:
+				for i, e := range x {
+					walk(e, p.Child(strconv.Itoa(i)))
+				}
+			case float64:
+				if fieldPath(p) == te.Field && (x >= math.MaxInt64 || x < math.MinInt64) {
+					text := strconv.FormatFloat(x, 'f', -1, 64)
+					if _, n, _ := d.lookup(p); n.Kind == yaml.ScalarNode {
+						text = n.Value
+					}
+					out = append(out, d.problem(p, fmt.Sprintf("%s is too large; the largest allowed is %d", text, math.MaxInt64), ""))
+				}
+			}
+		}
+		walk(d.Value, nil)
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return Problems{{File: d.Name, Pos: Pos{1, 1}, Message: err.Error()}}
+}
+
+// fieldPath renders a path as encoding/json names fields: keys joined by
+// dots, list indexes left out.
+func fieldPath(p Path) string {
+	var keys []string
+	for _, tok := range p {
+		if _, err := strconv.Atoi(tok); err != nil {
+			keys = append(keys, tok)
+		}
+	}
+	return strings.Join(keys, ".")
 }
 
 // coveredBy reports whether path lies under the path of one of probs.
@@ -144,7 +220,11 @@ func (d *Document) quantities() Problems {
 			n := len(p)
 			if n >= 3 && p[n-3] == "resources" && (p[n-2] == "requests" || p[n-2] == "limits") {
 				if _, err := resource.ParseQuantity(x); err != nil {
-					out = append(out, d.problem(p, fmt.Sprintf("%q is not a quantity: %v", x, err), "write quantities like 500m, 2, 1Gi or 512Mi"))
+					msg := fmt.Sprintf("%q is not a quantity", x)
+					if !strings.Contains(err.Error(), "regular expression") {
+						msg += ": " + err.Error()
+					}
+					out = append(out, d.problem(p, msg, "write quantities like 500m, 2, 1Gi or 512Mi"))
 				}
 			}
 		}
