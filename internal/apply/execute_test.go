@@ -342,20 +342,22 @@ func track(mu *sync.Mutex, events *[]string, rank int) error {
 	return nil
 }
 
-// gate counts the calls in flight and holds each until `want` are in
-// flight together (or a deadline passes), so that the maximum reached is
-// the bound itself, not a matter of scheduling luck.
+// gate counts the calls in flight and holds the first ones until `want` are
+// in flight together (or a deadline passes), so that reaching the bound does
+// not depend on scheduling luck; from then on it lets every call through and
+// only keeps counting.
 type gate struct {
 	mu        sync.Mutex
 	cond      *sync.Cond
 	in, peak  int
 	want      int
+	open      bool
 	deadline  time.Duration
 	completed atomic.Int64
 }
 
 func newGate(want int) *gate {
-	g := &gate{want: want, deadline: 200 * time.Millisecond}
+	g := &gate{want: want, deadline: 2 * time.Second}
 	g.cond = sync.NewCond(&g.mu)
 	return g
 }
@@ -364,13 +366,18 @@ func (g *gate) pass() {
 	g.mu.Lock()
 	g.in++
 	g.peak = max(g.peak, g.in)
-	g.cond.Broadcast()
-	timeout := time.AfterFunc(g.deadline, func() { g.mu.Lock(); g.cond.Broadcast(); g.mu.Unlock() })
-	start := time.Now()
-	for g.in < g.want && time.Since(start) < g.deadline {
+	if g.in >= g.want {
+		g.open = true
+		g.cond.Broadcast()
+	}
+	timeout := time.AfterFunc(g.deadline, func() { g.mu.Lock(); g.open = true; g.cond.Broadcast(); g.mu.Unlock() })
+	for !g.open {
 		g.cond.Wait()
 	}
 	timeout.Stop()
+	g.mu.Unlock()
+	time.Sleep(time.Millisecond) // overlap with the next calls
+	g.mu.Lock()
 	g.in--
 	g.mu.Unlock()
 	g.completed.Add(1)
