@@ -269,7 +269,7 @@ func poolRow(name string, lp *state.Pool, queues []prefect.QueueStatus, h health
 	if p != nil {
 		row.Sync = render.InSync
 		if d := p.desired.Pools[name]; d != nil {
-			row.Type, row.ConcurrencyLimit = d.Type, d.ConcurrencyLimit
+			row.Type = d.Type
 		}
 	}
 	seen := map[string]bool{}
@@ -310,10 +310,16 @@ func poolRow(name string, lp *state.Pool, queues []prefect.QueueStatus, h health
 	var missing []render.QueueStatus
 	for k, d := range p.desired.Queues {
 		if k.Namespace == name && !seen[d.Name] {
-			missing = append(missing, render.QueueStatus{Name: d.Name, Priority: d.Priority, ConcurrencyLimit: d.ConcurrencyLimit, State: render.StateMissing})
+			missing = append(missing, render.QueueStatus{Name: d.Name, Priority: d.Priority, State: render.StateMissing})
 		}
 	}
-	sort.Slice(missing, func(i, j int) bool { return missing[i].Name < missing[j].Name })
+	sort.Slice(missing, func(i, j int) bool {
+		pi, pj := missing[i].Priority, missing[j].Priority
+		if pi != nil && pj != nil && *pi != *pj {
+			return *pi < *pj
+		}
+		return missing[i].Name < missing[j].Name
+	})
 	row.Queues = append(row.Queues, missing...)
 	drift := map[state.Key]bool{}
 	for _, c := range p.plan.Changes {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 )
 
 // StatusVersion is the version of the `status --output json` document. It
@@ -97,46 +97,53 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 		_, err := fmt.Fprintln(w, "No work pools.")
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "POOL / QUEUE\tTYPE\tSTATE\tWORKERS\tLAST HEARTBEAT\tLIMIT\tLATE RUNS\tSYNC")
-	queues, drifted, notReady := 0, 0, 0
+	t := &table{}
+	t.row(plain("POOL / QUEUE"), plain("TYPE"), plain("STATE"), plain("WORKERS"), plain("LAST HEARTBEAT"), plain("LIMIT"), plain("LATE RUNS"), plain("SYNC"))
+	queues, drifted, notReady, missing := 0, 0, 0, 0
 	for _, p := range r.Pools {
-		late := "-"
+		late, heartbeat := "-", "-"
 		if p.LateRuns != nil {
 			late = fmt.Sprint(*p.LateRuns)
 		}
-		heartbeat := "-"
 		if p.State != StateMissing {
 			heartbeat = statusAge(p.LastHeartbeat, now)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Name, statusOrDash(p.Type), stateWord(p.State, style),
-			statusWorkers(p), heartbeat, statusLimit(p.ConcurrencyLimit), late, syncWord(p.Sync, style))
+		t.row(plain(p.Name), plain(statusOrDash(p.Type)), stateCell(p.State), plain(statusWorkers(p)), plain(heartbeat),
+			plain(statusLimit(p.ConcurrencyLimit)), plain(late), syncCell(p.Sync))
 		for _, q := range p.Queues {
 			queues++
-			prio := "-"
+			prio, polled := "-", "-"
 			if q.Priority != nil {
 				prio = fmt.Sprintf("priority %d", *q.Priority)
 			}
-			polled := "-"
 			if q.State != StateMissing {
 				polled = "polled " + statusAge(q.LastPolled, now)
+				if q.LastPolled == nil || q.LastPolled.IsZero() {
+					polled = "never polled"
+				}
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t\t%s\t%s\t\t%s\n", q.Name, prio, stateWord(q.State, style),
-				polled, statusLimit(q.ConcurrencyLimit), syncWord(q.Sync, style))
+			t.row(plain("  "+q.Name), plain(prio), stateCell(q.State), plain(""), plain(polled),
+				plain(statusLimit(q.ConcurrencyLimit)), plain(""), syncCell(q.Sync))
+		}
+		switch {
+		case p.State == StateMissing:
+			missing++
+		case p.State != StateReady && p.State != StatePaused:
+			notReady++
 		}
 		if p.Sync == Drift {
 			drifted++
 		}
-		if p.State != StateReady && p.State != StatePaused {
-			notReady++
-		}
 	}
-	if err := tw.Flush(); err != nil {
+	if err := t.write(w, style); err != nil {
 		return err
 	}
 	summary := fmt.Sprintf("\n%s, %s", statusCount(len(r.Pools), "pool"), statusCount(queues, "queue"))
 	if notReady > 0 {
 		summary += fmt.Sprintf("; %d not ready", notReady)
+	}
+	if missing > 0 {
+		summary += fmt.Sprintf("; %d missing", missing)
 	}
 	if r.File != "" {
 		if drifted == 0 {
@@ -149,31 +156,72 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 	return err
 }
 
-func stateWord(s string, style Style) string {
+// cell is a table cell and the colour it is painted in on a terminal.
+type cell struct{ text, color string }
+
+func plain(s string) cell { return cell{text: s} }
+
+// table aligns columns on the cells' text, then paints them, so that
+// colour codes do not shift the columns.
+type table struct{ rows [][]cell }
+
+func (t *table) row(cells ...cell) { t.rows = append(t.rows, cells) }
+
+func (t *table) write(w io.Writer, style Style) error {
+	var widths []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], utf8.RuneCountInString(c.text))
+		}
+	}
+	var b strings.Builder
+	for _, r := range t.rows {
+		var line strings.Builder
+		for i, c := range r {
+			text := c.text
+			if c.color != "" {
+				text = style.paint(c.color, text)
+			}
+			line.WriteString(text)
+			if i < len(r)-1 {
+				line.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c.text)+2))
+			}
+		}
+		b.WriteString(strings.TrimRight(line.String(), " "))
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func stateCell(s string) cell {
 	word := strings.ReplaceAll(s, "_", " ")
 	switch s {
 	case StateReady:
-		return style.paint(green, word)
+		return cell{word, green}
 	case StateNotReady:
-		return style.paint(yellow, word)
+		return cell{word, yellow}
 	case StateMissing:
-		return style.paint(red, word)
+		return cell{word, red}
 	case StatePaused:
-		return style.paint(dim, word)
+		return cell{word, dim}
 	}
-	return word
+	return plain(word)
 }
 
-func syncWord(s string, style Style) string {
+func syncCell(s string) cell {
 	switch s {
 	case InSync:
-		return style.paint(green, "in sync")
+		return cell{"in sync", green}
 	case Drift:
-		return style.paint(yellow, "drift")
+		return cell{"drift", yellow}
 	case "":
-		return "-"
+		return plain("-")
 	}
-	return s
+	return plain(s)
 }
 
 func statusWorkers(p PoolStatus) string {
@@ -185,6 +233,8 @@ func statusWorkers(p PoolStatus) string {
 		return "none"
 	case w.Offline == 0:
 		return fmt.Sprintf("%d online", w.Online)
+	case w.Online == 0:
+		return fmt.Sprintf("%d offline", w.Offline)
 	default:
 		return fmt.Sprintf("%d online, %d offline", w.Online, w.Offline)
 	}
