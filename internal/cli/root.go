@@ -38,7 +38,7 @@ the difference as a plan, and applies it.`,
 	root.SetErr(ios.ErrOut)
 	root.SetIn(ios.In)
 	root.AddCommand(
-		newValidateCmd(ios, nil),
+		newValidateCmd(ios, env, nil),
 		newSchemaCmd(ios),
 		newRenderCmd(ios, env),
 		newDiffCmd(ios, env),

@@ -17,8 +17,8 @@ type ValidateOptions struct {
 	LookupEnv func(string) (string, bool)
 }
 
-func newValidateCmd(ios *IOStreams, runF func(*ValidateOptions) error) *cobra.Command {
-	opts := &ValidateOptions{IO: ios}
+func newValidateCmd(ios *IOStreams, env *Env, runF func(*ValidateOptions) error) *cobra.Command {
+	opts := &ValidateOptions{IO: ios, LookupEnv: env.lookup()}
 	cmd := &cobra.Command{
 		Use:   "validate [-f FILE]...",
 		Short: "Check pools.yaml offline: syntax, schema, references and known mistakes",
