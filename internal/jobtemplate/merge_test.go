@@ -44,7 +44,6 @@ func defaultOf(tmpl map[string]any, name string) any {
 	return v["default"]
 }
 
-
 func TestMergeExample(t *testing.T) {
 	f := example(t)
 	gbif := build(t, f, "gbif-automations")
