@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -281,4 +282,35 @@ func mustDefault(t *testing.T, typ string) map[string]any {
 		t.Fatal(err)
 	}
 	return d
+}
+
+func TestReferences(t *testing.T) {
+	tmpl := mustDefault(t, "kubernetes")
+	vars := tmpl["variables"].(map[string]any)["properties"].(map[string]any)
+	vars["namespace"].(map[string]any)["default"] = "jobs"
+	vars["service_account_name"].(map[string]any)["default"] = "runner"
+	jc := tmpl["job_configuration"].(map[string]any)
+	pod := jc["job_manifest"].(map[string]any)["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
+	c := pod["containers"].([]any)[0].(map[string]any)
+	c["env"] = []any{
+		map[string]any{"name": "A", "valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "creds", "key": "token"}}},
+		map[string]any{"name": "B", "valueFrom": map[string]any{"configMapKeyRef": map[string]any{"name": "settings", "key": "b", "optional": true}}},
+	}
+	c["envFrom"] = []any{map[string]any{"configMapRef": map[string]any{"name": "more"}}}
+	pod["volumes"] = []any{
+		map[string]any{"name": "d", "persistentVolumeClaim": map[string]any{"claimName": "data"}},
+		map[string]any{"name": "s", "secret": map[string]any{"secretName": "{{ image }}-certs"}},
+	}
+	pod["imagePullSecrets"] = []any{map[string]any{"name": "registry"}}
+	var got []string
+	for _, r := range references("p", tmpl) {
+		got = append(got, fmt.Sprintf("%s %s/%s %s", r.kind, r.ns, r.name, r.dataKey))
+	}
+	want := []string{
+		"ConfigMap jobs/more ", "Namespace /jobs ", "PersistentVolumeClaim jobs/data ",
+		"Secret jobs/creds token", "Secret jobs/registry ", "ServiceAccount jobs/runner ",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("references:\n got %q\nwant %q", got, want)
+	}
 }

@@ -77,17 +77,28 @@ func references(pool string, t map[string]any) []ref {
 	if sa := resolve(pod["serviceAccountName"]); sa != "" && sa != "default" {
 		add("ServiceAccount", sa, "")
 	}
+	// The references, as in a pod spec; an optional one is left out, as
+	// the pod starts without it. (corev1.PodSpec would not decode a
+	// template's "{{ cpu_limit }}" quantities.)
+	type keyRef struct {
+		Name, Key string
+		Optional  bool
+	}
+	type nameRef struct {
+		Name     string
+		Optional bool
+	}
 	var podSpec struct {
 		Containers, InitContainers []struct {
 			Env []struct {
 				ValueFrom *struct {
-					SecretKeyRef    *struct{ Name, Key string } `json:"secretKeyRef"`
-					ConfigMapKeyRef *struct{ Name, Key string } `json:"configMapKeyRef"`
+					SecretKeyRef    *keyRef `json:"secretKeyRef"`
+					ConfigMapKeyRef *keyRef `json:"configMapKeyRef"`
 				} `json:"valueFrom"`
 			} `json:"env"`
 			EnvFrom []struct {
-				SecretRef    *struct{ Name string } `json:"secretRef"`
-				ConfigMapRef *struct{ Name string } `json:"configMapRef"`
+				SecretRef    *nameRef `json:"secretRef"`
+				ConfigMapRef *nameRef `json:"configMapRef"`
 			} `json:"envFrom"`
 		}
 		Volumes []struct {
@@ -96,10 +107,11 @@ func references(pool string, t map[string]any) []ref {
 			} `json:"persistentVolumeClaim"`
 			Secret *struct {
 				SecretName string `json:"secretName"`
+				Optional   bool   `json:"optional"`
 			} `json:"secret"`
-			ConfigMap *struct{ Name string } `json:"configMap"`
+			ConfigMap *nameRef `json:"configMap"`
 		}
-		ImagePullSecrets []struct{ Name string } `json:"imagePullSecrets"`
+		ImagePullSecrets []nameRef `json:"imagePullSecrets"`
 	}
 	// A field that is a placeholder (env: "{{ env }}") does not decode:
 	// decode each list on its own, without such fields.
@@ -126,18 +138,18 @@ func references(pool string, t map[string]any) []ref {
 			if e.ValueFrom == nil {
 				continue
 			}
-			if r := e.ValueFrom.SecretKeyRef; r != nil {
+			if r := e.ValueFrom.SecretKeyRef; r != nil && !r.Optional {
 				add("Secret", resolve(r.Name), r.Key)
 			}
-			if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+			if r := e.ValueFrom.ConfigMapKeyRef; r != nil && !r.Optional {
 				add("ConfigMap", resolve(r.Name), r.Key)
 			}
 		}
 		for _, e := range c.EnvFrom {
-			if e.SecretRef != nil {
+			if e.SecretRef != nil && !e.SecretRef.Optional {
 				add("Secret", resolve(e.SecretRef.Name), "")
 			}
-			if e.ConfigMapRef != nil {
+			if e.ConfigMapRef != nil && !e.ConfigMapRef.Optional {
 				add("ConfigMap", resolve(e.ConfigMapRef.Name), "")
 			}
 		}
@@ -146,9 +158,9 @@ func references(pool string, t map[string]any) []ref {
 		switch {
 		case v.PersistentVolumeClaim != nil:
 			add("PersistentVolumeClaim", resolve(v.PersistentVolumeClaim.ClaimName), "")
-		case v.Secret != nil:
+		case v.Secret != nil && !v.Secret.Optional:
 			add("Secret", resolve(v.Secret.SecretName), "")
-		case v.ConfigMap != nil:
+		case v.ConfigMap != nil && !v.ConfigMap.Optional:
 			add("ConfigMap", resolve(v.ConfigMap.Name), "")
 		}
 	}
