@@ -162,6 +162,13 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 // is about to be created, so an interrupted run still owns it.
 func recordOwnership(ctx context.Context, p *planned, results []apply.Result) error {
 	inv := p.inventory
+	// A deleted pool takes its queues with it, and a replaced one is new:
+	// forget what they held before recording what the file declares.
+	for _, r := range results {
+		if r.Status == apply.Applied && (r.Action == plan.Delete || r.Action == plan.Replace) {
+			inv.Remove(r.Key)
+		}
+	}
 	unmanaged := map[state.Key]bool{}
 	for _, c := range p.plan.Changes {
 		if c.Action == plan.Unmanaged {
@@ -176,11 +183,6 @@ func recordOwnership(ctx context.Context, p *planned, results []apply.Result) er
 	for k := range p.desired.Queues {
 		if !unmanaged[k] {
 			inv.Add(k)
-		}
-	}
-	for _, r := range results {
-		if r.Status == apply.Applied && r.Action == plan.Delete {
-			inv.Remove(r.Key)
 		}
 	}
 	return inv.Save(ctx, p.client)
