@@ -74,8 +74,11 @@ func (c *computer) dependencies(changes []Change) {
 			deps = append(deps, state.PoolKey(ch.Key.Namespace))
 		case ch.Key.Kind == state.KindWorkPool && ch.Pool != nil:
 			deps = append(deps, ch.Pool.Requires...)
-		case ch.Key.System == state.Kubernetes && ch.Key.Namespace != "":
-			deps = append(deps, state.Key{System: state.Kubernetes, Kind: "Namespace", Name: ch.Key.Namespace})
+		case ch.Key.System == state.Kubernetes:
+			if ch.Key.Namespace != "" {
+				deps = append(deps, state.Key{System: state.Kubernetes, Kind: "Namespace", Name: ch.Key.Namespace})
+			}
+			deps = append(deps, bindingRefs(ch)...)
 		}
 		for _, d := range deps {
 			if pending[d] {
@@ -83,4 +86,38 @@ func (c *computer) dependencies(changes []Change) {
 			}
 		}
 	}
+}
+
+// bindingRefs lists what a RoleBinding or ClusterRoleBinding grants to and
+// from: its role and its ServiceAccount subjects. A binding whose role
+// failed to apply is skipped rather than left pointing at nothing.
+func bindingRefs(ch *Change) []state.Key {
+	if ch.Object == nil || (ch.Key.Kind != "RoleBinding" && ch.Key.Kind != "ClusterRoleBinding") {
+		return nil
+	}
+	const rbac = "rbac.authorization.k8s.io"
+	var keys []state.Key
+	if ref, ok := ch.Object.Object["roleRef"].(map[string]any); ok {
+		kind, _ := ref["kind"].(string)
+		name, _ := ref["name"].(string)
+		ns := ""
+		if kind == "Role" {
+			ns = ch.Key.Namespace
+		}
+		keys = append(keys, state.Key{System: state.Kubernetes, Group: rbac, Kind: kind, Namespace: ns, Name: name})
+	}
+	subjects, _ := ch.Object.Object["subjects"].([]any)
+	for _, s := range subjects {
+		m, _ := s.(map[string]any)
+		if m["kind"] != "ServiceAccount" {
+			continue
+		}
+		name, _ := m["name"].(string)
+		ns, _ := m["namespace"].(string)
+		if ns == "" {
+			ns = ch.Key.Namespace
+		}
+		keys = append(keys, state.Key{System: state.Kubernetes, Kind: "ServiceAccount", Namespace: ns, Name: name})
+	}
+	return keys
 }
