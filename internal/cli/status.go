@@ -65,11 +65,12 @@ With -f, the table holds the pools the file declares (as diff reads them:
 the file is validated, interpolated and compared; Kubernetes is not read),
 otherwise every pool on the server. status changes nothing.
 
-Requests: one paged list of pools and one of queues (with -f, those diff
-sends, including the inventory, plus the queue list), then two per pool,
-four at a time: its workers (POST /work_pools/{name}/workers/filter) and
-its late runs (POST /flow_runs/count; Prefect has no count grouped by
-pool). --stats prints them.
+Requests: the reads of diff with -f (pools, queues, the inventory), or one
+paged list of pools without; one paged list of queues with their status;
+then two per pool, four pools at a time: its workers
+(POST /work_pools/{name}/workers/filter) and its late runs
+(POST /flow_runs/count: Prefect has no count grouped by pool). --stats
+prints them.
 
 --output json prints a versioned document:
 
