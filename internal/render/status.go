@@ -97,8 +97,8 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 		_, err := fmt.Fprintln(w, "No work pools.")
 		return err
 	}
-	t := &table{}
-	t.row(plain("POOL / QUEUE"), plain("TYPE"), plain("STATE"), plain("WORKERS"), plain("LAST HEARTBEAT"), plain("LIMIT"), plain("LATE RUNS"), plain("SYNC"))
+	t := &statusTable{}
+	t.row(plainCell("POOL / QUEUE"), plainCell("TYPE"), plainCell("STATE"), plainCell("WORKERS"), plainCell("LAST HEARTBEAT"), plainCell("LIMIT"), plainCell("LATE RUNS"), plainCell("SYNC"))
 	queues, drifted, notReady, missing := 0, 0, 0, 0
 	for _, p := range r.Pools {
 		late, heartbeat := "-", "-"
@@ -108,8 +108,8 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 		if p.State != StateMissing {
 			heartbeat = statusAge(p.LastHeartbeat, now)
 		}
-		t.row(plain(p.Name), plain(statusOrDash(p.Type)), stateCell(p.State), plain(statusWorkers(p)), plain(heartbeat),
-			plain(statusLimit(p.ConcurrencyLimit)), plain(late), syncCell(p.Sync))
+		t.row(plainCell(p.Name), plainCell(statusOrDash(p.Type)), stateCell(p.State), plainCell(statusWorkers(p)), plainCell(heartbeat),
+			plainCell(statusLimit(p.ConcurrencyLimit)), plainCell(late), syncCell(p.Sync))
 		for _, q := range p.Queues {
 			queues++
 			prio, polled := "-", "-"
@@ -122,8 +122,8 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 					polled = "never polled"
 				}
 			}
-			t.row(plain("  "+q.Name), plain(prio), stateCell(q.State), plain(""), plain(polled),
-				plain(statusLimit(q.ConcurrencyLimit)), plain(""), syncCell(q.Sync))
+			t.row(plainCell("  "+q.Name), plainCell(prio), stateCell(q.State), plainCell(""), plainCell(polled),
+				plainCell(statusLimit(q.ConcurrencyLimit)), plainCell(""), syncCell(q.Sync))
 		}
 		switch {
 		case p.State == StateMissing:
@@ -156,18 +156,18 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 	return err
 }
 
-// cell is a table cell and the colour it is painted in on a terminal.
-type cell struct{ text, color string }
+// statusCell is a table cell and the colour it is painted in on a terminal.
+type statusCell struct{ text, color string }
 
-func plain(s string) cell { return cell{text: s} }
+func plainCell(s string) statusCell { return statusCell{text: s} }
 
-// table aligns columns on the cells' text, then paints them, so that
+// statusTable aligns columns on the cells' text, then paints them, so that
 // colour codes do not shift the columns.
-type table struct{ rows [][]cell }
+type statusTable struct{ rows [][]statusCell }
 
-func (t *table) row(cells ...cell) { t.rows = append(t.rows, cells) }
+func (t *statusTable) row(cells ...statusCell) { t.rows = append(t.rows, cells) }
 
-func (t *table) write(w io.Writer, style Style) error {
+func (t *statusTable) write(w io.Writer, style Style) error {
 	var widths []int
 	for _, r := range t.rows {
 		for i, c := range r {
@@ -197,31 +197,31 @@ func (t *table) write(w io.Writer, style Style) error {
 	return err
 }
 
-func stateCell(s string) cell {
+func stateCell(s string) statusCell {
 	word := strings.ReplaceAll(s, "_", " ")
 	switch s {
 	case StateReady:
-		return cell{word, green}
+		return statusCell{word, green}
 	case StateNotReady:
-		return cell{word, yellow}
+		return statusCell{word, yellow}
 	case StateMissing:
-		return cell{word, red}
+		return statusCell{word, red}
 	case StatePaused:
-		return cell{word, dim}
+		return statusCell{word, dim}
 	}
-	return plain(word)
+	return plainCell(word)
 }
 
-func syncCell(s string) cell {
+func syncCell(s string) statusCell {
 	switch s {
 	case InSync:
-		return cell{"in sync", green}
+		return statusCell{"in sync", green}
 	case Drift:
-		return cell{"drift", yellow}
+		return statusCell{"drift", yellow}
 	case "":
-		return plain("-")
+		return plainCell("-")
 	}
-	return plain(s)
+	return plainCell(s)
 }
 
 func statusWorkers(p PoolStatus) string {
