@@ -34,9 +34,32 @@ func Versions() (map[string]string, error) {
 	return versions.v, versions.err
 }
 
+// parsedDefault is an embedded default template, decoded once.
+type parsedDefault struct {
+	once sync.Once
+	t    map[string]any
+	ok   bool
+	err  error
+}
+
+// parsed holds the decoded defaults by worker type: decoding the
+// Kubernetes template costs more than copying it, and a file builds it
+// once per pool.
+var parsed sync.Map // worker type → *parsedDefault
+
 // Default returns a fresh copy of the default base job template of a worker
 // type, and false when none is embedded for it.
 func Default(workerType string) (map[string]any, bool, error) {
+	v, _ := parsed.LoadOrStore(workerType, &parsedDefault{})
+	d := v.(*parsedDefault)
+	d.once.Do(func() { d.t, d.ok, d.err = decodeDefault(workerType) })
+	if !d.ok || d.err != nil {
+		return nil, d.ok, d.err
+	}
+	return copyJSON(d.t).(map[string]any), true, nil
+}
+
+func decodeDefault(workerType string) (map[string]any, bool, error) {
 	raw, err := defaultsFS.ReadFile("defaults/" + workerType + ".json")
 	if err != nil {
 		return nil, false, nil
@@ -46,4 +69,24 @@ func Default(workerType string) (map[string]any, bool, error) {
 		return nil, true, fmt.Errorf("embedded default template for %s: %w", workerType, err)
 	}
 	return t, true, nil
+}
+
+// copyJSON deep-copies a value encoding/json decoded (maps, slices and
+// immutable scalars).
+func copyJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = copyJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyJSON(e)
+		}
+		return out
+	}
+	return v
 }
