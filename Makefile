@@ -44,5 +44,12 @@ fuzz:
 demo: build
 	bash hack/demo.sh
 
+# Benchmarks against the real servers, next to the Prefect CLI and the Prefect
+# Python client, plus the Go benchmarks; see BENCHMARKS.md (BENCH_* knobs in
+# bench/run.sh). Starts and stops its own servers; about 20 minutes idle.
+.PHONY: bench
+bench:
+	bash bench/run.sh
+
 clean:
 	rm -rf bin .cache
