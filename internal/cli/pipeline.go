@@ -123,6 +123,9 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: %d problem%s; nothing was read or changed", f.File, len(probs), plural(len(probs)))}
 	}
 	if f.Set != "" {
+		if !config.ValidSet(f.Set) {
+			return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("--set %q: a set name is lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters; nothing was read or changed", f.Set)}
+		}
 		file.Set = f.Set
 	}
 	want, err := desired.Build(file, desired.Options{LookupEnv: env.lookup(), Dir: filepath.Dir(f.File), SkipKubernetes: f.SkipKubernetes})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -218,7 +219,7 @@ func (d *Document) quantities() Problems {
 			}
 		case string:
 			n := len(p)
-			if n >= 3 && p[n-3] == "resources" && (p[n-2] == "requests" || p[n-2] == "limits") {
+			if n >= 3 && p[n-3] == "resources" && (p[n-2] == "requests" || p[n-2] == "limits") && !strings.Contains(x, "{{") {
 				if _, err := resource.ParseQuantity(x); err != nil {
 					msg := fmt.Sprintf("%q is not a quantity", x)
 					if !strings.Contains(err.Error(), "regular expression") {
@@ -232,3 +233,9 @@ func (d *Document) quantities() Problems {
 	walk(d.Value, nil)
 	return out
 }
+
+var setRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+
+// ValidSet reports whether a set name is usable: the pattern the schema
+// gives the file's `set`, at most 63 characters.
+func ValidSet(s string) bool { return len(s) <= 63 && setRE.MatchString(s) }

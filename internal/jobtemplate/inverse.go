@@ -185,6 +185,9 @@ func invertEnv(jt *config.JobTemplate, l *template, changed func(string) (any, b
 		}
 		sort.Strings(names)
 		for _, n := range names {
+			if m[n] == nil {
+				continue // the null that guards a valueFrom entry of the manifest
+			}
 			s, isStr := m[n].(string)
 			if !isStr {
 				return fmt.Errorf("variable env: %s is not a string", n)
