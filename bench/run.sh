@@ -156,6 +156,22 @@ export PREFECT_HOME=$WORK/prefect-client-home
 mkdir -p "$PREFECT_HOME"
 unset PREFECT_API_KEY PREFECT_API_AUTH_STRING PREFECT_PROFILE
 
+# server_floor POOLS QUEUES: the Prefect requests `diff` sends to read
+# everything (the pages of the three filter endpoints), sent one after the
+# other with curl and nothing decoded: what the server alone takes to
+# answer them, the floor under any client reading the same objects.
+server_floor() {
+	local o
+	post() {
+		curl -sf --compressed -o /dev/null -X POST -H 'Content-Type: application/json' \
+			-d "{\"limit\": 200, \"offset\": $2}" "$PREFECT_API_URL/$1/filter"
+	}
+	post variables 0 || return 1
+	for ((o = 0; o <= $1; o += 200)); do post work_pools "$o" || return 1; done
+	for ((o = 0; o <= $2; o += 200)); do post work_queues "$o" || return 1; done
+}
+export -f server_floor
+
 cli_loop() { # cli_loop POOL...: what a runbook's troubleshooting step does
 	local p
 	for p in "$@"; do
@@ -187,11 +203,12 @@ for n in $SIZES; do
 	pools=()
 	for ((i = 0; i < n; i++)); do pools+=("$(printf 'bench-%d-pool-%04d' "$n" "$i")"); done
 	for ((r = 1; r <= ROUNDS; r++)); do
-		log "N = $n: round $r/$ROUNDS: diff, diff --skip-kubernetes, read_async.py (per-pool, filter)"
+		log "N = $n: round $r/$ROUNDS: diff, diff --skip-kubernetes, server floor, read_async.py (per-pool, filter)"
 		measure n="$n" what=diff round="$r" -- "$BIN" diff -f "$file" --stats
 		((LAST_EXIT == 0)) || log "N = $n: diff exited $LAST_EXIT: not in sync after sync (see $OUT/diff-$n.out)"
 		cp "$WORK/last.out" "$OUT/diff-$n.out"
 		measure n="$n" what=diff-skip-kube round="$r" -- "$BIN" diff -f "$file" --stats --skip-kubernetes
+		measure n="$n" what=server-floor round="$r" -- bash -c 'server_floor "$@"' server_floor "$n" $((3 * n))
 		for mode in per-pool filter; do
 			measure n="$n" what="async-$mode" round="$r" -- "$PY" bench/read_async.py --queues "$mode" \
 				--expect-pools "$n" --expect-queues $((3 * n))
