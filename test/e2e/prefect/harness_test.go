@@ -505,3 +505,12 @@ func knownBug(t *testing.T, failed bool, format string, args ...any) {
 		t.Skipf("KNOWN BUG (reported, not fixed yet): "+format, args...)
 	}
 }
+
+// mustHold fails the test with the description when failed is true: a check
+// that once caught a bug, kept so the bug stays fixed.
+func mustHold(t *testing.T, failed bool, format string, args ...any) {
+	t.Helper()
+	if failed {
+		t.Errorf("regression: "+format, args...)
+	}
+}

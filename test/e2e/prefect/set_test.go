@@ -21,7 +21,7 @@ func TestInvalidSetNameIsRefusedUpFront(t *testing.T) {
 	if _, ok := e.api().pool(e.pool("one")); ok {
 		t.Errorf("sync --set Bad_Set created the pool")
 	}
-	knownBug(t, len(rec.requests()) > 0,
+	mustHold(t, len(rec.requests()) > 0,
 		"--set is not checked like the file's set (internal/cli/pipeline.go computePlan assigns it after "+
 			"validation): the plan is printed and the run fails only when the server rejects the inventory "+
 			"variable's name (422) after %d requests %v; stderr: %s", len(rec.requests()), rec.writes(), strings.TrimSpace(stderr))
