@@ -69,9 +69,14 @@ stop_prefect() {
 		PREFECT_SERVER_PID= PREFECT_SERVER_HOME=
 	fi
 }
+MEASURING=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	if [[ -n $MEASURING ]]; then
+		kill -TERM -- "-$MEASURING" 2>/dev/null || true
+		wait "$MEASURING" 2>/dev/null || true
+	fi
 	stop_prefect
 	if [[ -n $KUBE_TMP ]]; then
 		bash hack/kube/stop.sh "$KUBE_TMP" >/dev/null || true
@@ -127,7 +132,14 @@ measure() {
 	local tags=() names=() line
 	while [[ $1 != -- ]]; do tags+=(-tag "$1"); names+=("$1"); shift; done
 	shift
-	line=$("$MEASURE" -record "$RESULTS" -out "$WORK/last.out" -err "$WORK/last.err" "${tags[@]}" -- "$@")
+	# In its own process group, waited for in the background: a signal to
+	# this script then stops the measured command and all it started.
+	setsid "$MEASURE" -record "$RESULTS" -out "$WORK/last.out" -err "$WORK/last.err" "${tags[@]}" -- "$@" \
+		>"$WORK/last.json" &
+	MEASURING=$!
+	wait "$MEASURING" || die "measure failed: $*"
+	MEASURING=
+	line=$(<"$WORK/last.json")
 	printf '    %-36s %s\n' "${names[*]}" "$(sed -E 's/,"routes":.*\}\}/}/' <<<"$line")" >&2
 	LAST_EXIT=$(sed -E 's/.*"exit":([0-9]+).*/\1/' <<<"$line")
 }
