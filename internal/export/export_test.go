@@ -267,9 +267,6 @@ func TestExportRawTemplateWithResourcePlaceholders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(problems) > 0 && strings.Contains(problems[0], `"{{ cpu_limit }}" is not a quantity`) {
-		t.Skipf("validate reads {{ placeholders }} in a raw template's resources as quantities, so this export does not validate yet: %s", problems[0])
-	}
 	for _, p := range problems {
 		t.Error(p)
 	}
