@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/prefect-apply/prefect-apply/internal/config"
+	"github.com/prefect-apply/prefect-apply/internal/desired"
 	"github.com/prefect-apply/prefect-apply/internal/kube"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/state"
@@ -122,7 +123,7 @@ func poolsUsing(file *config.File, key state.Key) string {
 	var names []string
 	for i := range file.Pools {
 		p := &file.Pools[i]
-		for _, r := range requiredBy(file, p) {
+		for _, r := range desired.Requires(file, p) {
 			if r == key {
 				names = append(names, fmt.Sprintf("%q", p.Name))
 				break
@@ -133,33 +134,4 @@ func poolsUsing(file *config.File, key state.Key) string {
 		return ""
 	}
 	return " (used by pool " + strings.Join(names, ", ") + ")"
-}
-
-func requiredBy(file *config.File, p *config.Pool) []state.Key {
-	ns := file.JobNamespace(p)
-	keys := []state.Key{{System: state.Kubernetes, Kind: "Namespace", Name: ns}}
-	t := p.JobTemplate
-	if t == nil {
-		return keys
-	}
-	add := func(kind, name string) {
-		keys = append(keys, state.Key{System: state.Kubernetes, Kind: kind, Namespace: ns, Name: name})
-	}
-	if t.ServiceAccountName != "" {
-		add("ServiceAccount", t.ServiceAccountName)
-	}
-	for _, e := range t.Env {
-		if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-			add("Secret", e.ValueFrom.SecretKeyRef.Name)
-		}
-		if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
-			add("ConfigMap", e.ValueFrom.ConfigMapKeyRef.Name)
-		}
-	}
-	for _, v := range t.Volumes {
-		if v.PersistentVolumeClaim != nil {
-			add("PersistentVolumeClaim", v.PersistentVolumeClaim.ClaimName)
-		}
-	}
-	return keys
 }

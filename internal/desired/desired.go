@@ -45,7 +45,7 @@ func Build(f *config.File, opts Options) (*state.State, error) {
 		pool := &state.Pool{Name: p.Name, Type: p.Type, Description: p.Description, Paused: p.Paused,
 			ConcurrencyLimit: p.ConcurrencyLimit, BaseJobTemplate: tmpl}
 		if !opts.SkipKubernetes {
-			pool.Requires = requires(f, p)
+			pool.Requires = Requires(f, p)
 		}
 		s.AddPool(pool)
 		for _, q := range p.Queues {
@@ -144,9 +144,9 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// requires lists the Kubernetes objects a pool's jobs use that the file
-// declares (external objects are not ours to order).
-func requires(f *config.File, p *config.Pool) []state.Key {
+// Requires lists the Kubernetes objects a pool's jobs use: its job
+// namespace, service account, Secrets and ConfigMaps of its env, and PVCs.
+func Requires(f *config.File, p *config.Pool) []state.Key {
 	ns := f.JobNamespace(p)
 	var keys []state.Key
 	add := func(kind, namespace, name string) {

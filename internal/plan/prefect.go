@@ -7,20 +7,8 @@ import (
 // diffPool compares the fields a file manages. A nil desired description or
 // paused flag is unmanaged; a nil concurrency limit means "no limit".
 func diffPool(d, l *state.Pool) ([]FieldChange, map[string]any) {
-	var fields []FieldChange
-	patch := map[string]any{}
-	if d.Description != nil && *d.Description != str(l.Description) {
-		fields = append(fields, change("description", str(l.Description), *d.Description))
-		patch["description"] = *d.Description
-	}
-	if d.Paused != nil && *d.Paused != boolean(l.Paused) {
-		fields = append(fields, change("paused", boolean(l.Paused), *d.Paused))
-		patch["is_paused"] = *d.Paused
-	}
-	if !sameInt(d.ConcurrencyLimit, l.ConcurrencyLimit) {
-		fields = append(fields, intChange("concurrencyLimit", l.ConcurrencyLimit, d.ConcurrencyLimit))
-		patch["concurrency_limit"] = intOrNil(d.ConcurrencyLimit)
-	}
+	fields, patch := diffCommon(common{d.Description, d.Paused}, common{l.Description, l.Paused})
+	fields = diffLimit(d.ConcurrencyLimit, l.ConcurrencyLimit, fields, patch)
 	if d.BaseJobTemplate != nil {
 		before := len(fields)
 		diffValues("baseJobTemplate", normalize(l.BaseJobTemplate), normalize(d.BaseJobTemplate), true, true, &fields)
@@ -31,25 +19,45 @@ func diffPool(d, l *state.Pool) ([]FieldChange, map[string]any) {
 	return fields, patch
 }
 
-func diffQueue(d, l *state.Queue) ([]FieldChange, map[string]any) {
+// common are the settings pools and queues share.
+type common struct {
+	description *string
+	paused      *bool
+}
+
+// diffCommon compares description and paused; nil in the file means
+// unmanaged.
+func diffCommon(d, l common) ([]FieldChange, map[string]any) {
 	var fields []FieldChange
 	patch := map[string]any{}
-	if d.Description != nil && *d.Description != str(l.Description) {
-		fields = append(fields, change("description", str(l.Description), *d.Description))
-		patch["description"] = *d.Description
+	if d.description != nil && *d.description != str(l.description) {
+		fields = append(fields, change("description", str(l.description), *d.description))
+		patch["description"] = *d.description
 	}
-	if d.Paused != nil && *d.Paused != boolean(l.Paused) {
-		fields = append(fields, change("paused", boolean(l.Paused), *d.Paused))
-		patch["is_paused"] = *d.Paused
+	if d.paused != nil && *d.paused != boolean(l.paused) {
+		fields = append(fields, change("paused", boolean(l.paused), *d.paused))
+		patch["is_paused"] = *d.paused
 	}
+	return fields, patch
+}
+
+// diffLimit compares concurrency limits; nil is "no limit", so it is
+// always managed.
+func diffLimit(d, l *int, fields []FieldChange, patch map[string]any) []FieldChange {
+	if !sameInt(d, l) {
+		fields = append(fields, intChange("concurrencyLimit", l, d))
+		patch["concurrency_limit"] = intOrNil(d)
+	}
+	return fields
+}
+
+func diffQueue(d, l *state.Queue) ([]FieldChange, map[string]any) {
+	fields, patch := diffCommon(common{d.Description, d.Paused}, common{l.Description, l.Paused})
 	if d.Priority != nil && !sameInt(d.Priority, l.Priority) {
 		fields = append(fields, intChange("priority", l.Priority, d.Priority))
 		patch["priority"] = *d.Priority
 	}
-	if !sameInt(d.ConcurrencyLimit, l.ConcurrencyLimit) {
-		fields = append(fields, intChange("concurrencyLimit", l.ConcurrencyLimit, d.ConcurrencyLimit))
-		patch["concurrency_limit"] = intOrNil(d.ConcurrencyLimit)
-	}
+	fields = diffLimit(d.ConcurrencyLimit, l.ConcurrencyLimit, fields, patch)
 	return fields, patch
 }
 
