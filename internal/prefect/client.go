@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -88,8 +90,25 @@ func New(conn Connection, opts Options) (*Client, error) {
 		c.maxBody = DefaultMaxBodyBytes
 	}
 	// No client-wide timeout: each attempt gets its own deadline in do.
-	c.http = &http.Client{Transport: c.counter}
+	c.http = &http.Client{Transport: c.counter, CheckRedirect: checkRedirect}
 	return c, nil
+}
+
+// checkRedirect follows a redirect only to the same host and port, and
+// never from https to http: net/http drops the Authorization header on the
+// way to another host, but not the custom headers, which may hold tokens
+// too. A redirect not followed comes back as the 3xx answer, and the
+// error names its target.
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	from := via[0].URL
+	if !strings.EqualFold(req.URL.Hostname(), from.Hostname()) || req.URL.Port() != from.Port() ||
+		from.Scheme == "https" && req.URL.Scheme != "https" {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }
 
 // Connection returns the connection the client uses.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -69,13 +70,12 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 				wait = backoff(attempt + 1)
 			}
 		case status >= 300:
-			return c.apiError(cl, status, body)
+			return c.apiError(cl, status, header, body)
 		case out == nil || status == http.StatusNoContent:
 			return nil
 		default:
 			if err := json.Unmarshal(body, out); err != nil {
-				return fmt.Errorf("%s %s: %d answer is not the expected JSON (%s): %s; check that PREFECT_API_URL points at the API (it usually ends in /api)",
-					cl.op, cl.obj, status, jsonErrorKind(err), snippet(body))
+				return c.decodeError(cl, status, body, err)
 			}
 			return nil
 		}
@@ -114,18 +114,28 @@ func (c *Client) attempt(ctx context.Context, cl call, target string, payload []
 		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBody+1))
+	limit := c.maxBody
+	if resp.StatusCode >= 300 {
+		// An error is explained in a few lines; an error page past this
+		// is a proxy's or a broken server's, and its start is enough.
+		limit = min(limit, maxErrorBody)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	if int64(len(data)) > c.maxBody {
+	if int64(len(data)) > limit {
 		if resp.StatusCode < 300 {
 			return 0, nil, nil, errTooLarge{c.maxBody}
 		}
-		data = data[:c.maxBody]
+		data = data[:limit]
 	}
 	return resp.StatusCode, resp.Header, data, nil
 }
+
+// maxErrorBody caps what is read of a non-2xx answer: Prefect's 422 bodies
+// echo the request, a large job template included, but stay far below it.
+const maxErrorBody = 1 << 20
 
 type errTooLarge struct{ limit int64 }
 
@@ -151,9 +161,18 @@ func (c *Client) connError(ctx context.Context, cl call, err error) error {
 		Source: c.conn.URLSource, Hint: connHint(err, c.conn), Err: err}
 }
 
-// apiError builds the error for a non-2xx answer.
-func (c *Client) apiError(cl call, status int, body []byte) *APIError {
-	e := &APIError{Op: cl.op, Object: cl.obj, Status: status, Detail: parseDetail(body)}
+// apiError builds the error for a non-2xx answer. A server or proxy may
+// echo the request's headers in its error page: the credential is cut out
+// of the body before any of it is shown.
+func (c *Client) apiError(cl call, status int, header http.Header, body []byte) *APIError {
+	e := &APIError{Op: cl.op, Object: cl.obj, Status: status}
+	if loc := header.Get("Location"); status >= 300 && status < 400 && loc != "" {
+		// Not followed (see checkRedirect); the body only repeats the target.
+		e.Hint = "the server redirects to " + RedactURL(loc) + ", another host or plain http: not followed, " +
+			"so that the credentials are not sent there; if that is the Prefect API, set PREFECT_API_URL to it (from " + c.conn.URLSource + ")"
+		return e
+	}
+	e.Detail = parseDetail(c.conn.redact(body))
 	switch {
 	case status == http.StatusUnauthorized:
 		e.Hint = unauthorizedHint(c.conn.Auth)
@@ -171,6 +190,20 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
+// decodeError explains a 2xx answer that is not the JSON the call expects:
+// a page cut off midway, a document of another shape, or no JSON at all
+// (an HTML page from a proxy, or a URL that is not the API).
+func (c *Client) decodeError(cl call, status int, body []byte, err error) error {
+	shown := snippet(c.conn.redact(body))
+	var se *json.SyntaxError
+	if errors.As(err, &se) && len(bytes.TrimSpace(body)) > 0 && se.Offset >= int64(len(body)) {
+		return fmt.Errorf("%s %s: %d answer is not the expected JSON: it stops after %d bytes, cut off midway (a proxy or a dropped connection?): %s",
+			cl.op, cl.obj, status, len(body), shown)
+	}
+	return fmt.Errorf("%s %s: %d answer is not the expected JSON (%s): %s; check that PREFECT_API_URL points at the API (it usually ends in /api)",
+		cl.op, cl.obj, status, jsonErrorKind(err), shown)
+}
+
 // jsonErrorKind names a decoding problem without quoting the document.
 func jsonErrorKind(err error) string {
 	var se *json.SyntaxError
@@ -179,7 +212,42 @@ func jsonErrorKind(err error) string {
 	case errors.As(err, &se):
 		return fmt.Sprintf("invalid JSON at byte %d", se.Offset)
 	case errors.As(err, &te):
-		return fmt.Sprintf("unexpected %s for %s", te.Value, te.Field)
+		what := fmt.Sprintf("a JSON %s where %s was expected", jsonName(te.Value), goName(te.Type))
+		if te.Field != "" {
+			return "field " + te.Field + ": " + what
+		}
+		return what
 	}
 	return "invalid JSON"
+}
+
+// jsonName is what users call a JSON value kind that encoding/json names.
+func jsonName(v string) string {
+	if v == "array" {
+		return "list"
+	}
+	return v
+}
+
+// goName names the JSON a Go type decodes from.
+func goName(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return goName(t.Elem())
+	}
+	return "another value"
 }

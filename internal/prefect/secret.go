@@ -1,8 +1,12 @@
 package prefect
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"sort"
+	"strings"
 )
 
 const redacted = "[redacted]"
@@ -61,3 +65,45 @@ func (c Credential) String() string {
 
 // GoString keeps %#v as safe as %v.
 func (c Credential) GoString() string { return "prefect.Credential(" + c.String() + ")" }
+
+// minRedacted is the shortest value redact looks for: shorter ones would
+// blank out ordinary words of a message and hide little.
+const minRedacted = 4
+
+// redact replaces every credential the connection sends (the Authorization
+// header and custom header values) with [redacted] in a body, in each form
+// a server or proxy may echo it: the whole header, the token after its
+// scheme, and for basic auth the decoded user:pass and the password.
+func (c Connection) redact(body []byte) []byte {
+	var values []string
+	add := func(h string) {
+		values = append(values, h)
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok {
+			return
+		}
+		values = append(values, token)
+		if strings.EqualFold(scheme, "Basic") {
+			if raw, err := base64.StdEncoding.DecodeString(token); err == nil {
+				values = append(values, string(raw))
+				if _, pass, ok := strings.Cut(string(raw), ":"); ok {
+					values = append(values, pass)
+				}
+			}
+		}
+	}
+	if !c.Auth.IsZero() {
+		add(c.Auth.Header.Reveal())
+	}
+	for _, h := range c.Headers {
+		add(h.Reveal())
+	}
+	// The longest first, so that a header goes as a whole before its token.
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	for _, v := range values {
+		if len(v) >= minRedacted && bytes.Contains(body, []byte(v)) {
+			body = bytes.ReplaceAll(body, []byte(v), []byte(redacted))
+		}
+	}
+	return body
+}
