@@ -1,0 +1,541 @@
+// Package faultproxy is a test-only HTTP(S) proxy that sits between a client
+// and a real server and injects faults: connection resets, 500/502/503,
+// 429 with Retry-After, added latency, a response cut off midway, and a hang
+// past the client's request timeout.
+//
+// Each request draws from a seeded random source: with probability Rate it
+// gets one fault, picked uniformly from Kinds. Requests that arrive one at a
+// time therefore get the same faults for the same seed; concurrent requests
+// draw in arrival order. The proxy counts the faults it injected by kind.
+//
+// The proxy speaks HTTP/1.1 to its clients, plain or, with TLS set, over TLS
+// with a certificate signed by a CA of its own (CAPEM): a client that
+// trusts that CA, for example through a rewritten kubeconfig, talks to it
+// as to the real server, and the proxy forwards each request upstream with
+// its own transport (for a kube-apiserver: the kubeconfig's CA and client
+// certificate). Terminating TLS is what makes HTTP-level faults possible in
+// front of an HTTPS server.
+package faultproxy
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kind is a fault.
+type Kind string
+
+// The faults.
+const (
+	// Reset closes the client's connection with a TCP RST, either before
+	// the request is forwarded or after the server answered it (the
+	// server's work is done, its answer lost).
+	Reset Kind = "reset"
+	// Status500, Status502 and Status503 answer with that status and a
+	// small HTML page, as a load balancer does. 503 (like 429) is sent
+	// instead of forwarding: the server did nothing. 500 and 502 are sent
+	// before forwarding or in place of the server's answer.
+	Status500 Kind = "500"
+	Status502 Kind = "502"
+	Status503 Kind = "503"
+	// TooManyRequests answers 429 with a Retry-After header, without
+	// forwarding.
+	TooManyRequests Kind = "429"
+	// Latency delays the request by about Options.Latency, then forwards it.
+	Latency Kind = "latency"
+	// CutOff forwards the request and sends the server's answer cut off
+	// midway (the headers and half the body; half the headers when there
+	// is no body), then closes the connection.
+	CutOff Kind = "cutoff"
+	// Hang holds the request, before forwarding it or after the server
+	// answered, until the client gives up (its request timeout) or
+	// Options.HangMax passes; then it closes the connection.
+	Hang Kind = "hang"
+)
+
+// Kinds lists every fault, in a stable order.
+var Kinds = []Kind{Reset, Status500, Status502, Status503, TooManyRequests, Latency, CutOff, Hang}
+
+// Options configure a proxy.
+type Options struct {
+	// Upstream is the server's base URL (scheme and host; a path is
+	// ignored): requests keep their path and query.
+	Upstream string
+	// Transport sends requests upstream; nil means a plain keep-alive
+	// transport.
+	Transport http.RoundTripper
+	// TLS serves HTTPS with a certificate for 127.0.0.1 and localhost
+	// signed by the proxy's own CA (CAPEM).
+	TLS bool
+	// Seed seeds the fault choices.
+	Seed uint64
+	// Rate is the probability that a request gets a fault (0 to 1).
+	Rate float64
+	// Faults are the kinds to choose from; empty means all of Kinds.
+	Faults []Kind
+	// Latency is the mean added delay (uniform in [L/2, 3L/2]); default
+	// 300 ms.
+	Latency time.Duration
+	// RetryAfter is the Retry-After of a 429, in seconds; default 1.
+	RetryAfter int
+	// HangMax bounds a hang when the client does not give up; default 2
+	// minutes.
+	HangMax time.Duration
+	// Eligible, when set, limits faults to the requests it accepts.
+	Eligible func(*http.Request) bool
+}
+
+// Event is one request the proxy handled.
+type Event struct {
+	Method, Path string
+	// Fault is the fault injected, or "".
+	Fault Kind
+	// After is true when the fault came after the server answered.
+	After bool
+	// Status is the server's status when the request was forwarded.
+	Status int
+}
+
+func (e Event) String() string {
+	s := e.Method + " " + e.Path
+	if e.Status != 0 {
+		s += " -> " + strconv.Itoa(e.Status)
+	}
+	if e.Fault != "" {
+		when := "before forwarding"
+		if e.After {
+			when = "after the server answered"
+		}
+		s += fmt.Sprintf(" [%s %s]", e.Fault, when)
+	}
+	return s
+}
+
+// Proxy is a running fault proxy.
+type Proxy struct {
+	opts     Options
+	upstream *url.URL
+	ln       net.Listener
+	srv      *http.Server
+	url      string
+	caPEM    []byte
+	closed   chan struct{}
+	closeMu  sync.Once
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	rate     float64
+	counts   map[Kind]int
+	requests int
+	events   []Event
+}
+
+// Start starts a proxy on 127.0.0.1 on a free port.
+func Start(opts Options) (*Proxy, error) {
+	up, err := url.Parse(opts.Upstream)
+	if err != nil || up.Scheme == "" || up.Host == "" {
+		return nil, fmt.Errorf("faultproxy: upstream %q is not an absolute URL", opts.Upstream)
+	}
+	if opts.Rate < 0 || opts.Rate > 1 {
+		return nil, fmt.Errorf("faultproxy: rate %v is not between 0 and 1", opts.Rate)
+	}
+	if len(opts.Faults) == 0 {
+		opts.Faults = Kinds
+	}
+	for _, k := range opts.Faults {
+		if !known(k) {
+			return nil, fmt.Errorf("faultproxy: unknown fault %q", k)
+		}
+	}
+	if opts.Latency <= 0 {
+		opts.Latency = 300 * time.Millisecond
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = 1
+	}
+	if opts.HangMax <= 0 {
+		opts.HangMax = 2 * time.Minute
+	}
+	if opts.Transport == nil {
+		opts.Transport = &http.Transport{
+			Proxy:           nil,
+			MaxIdleConns:    64,
+			IdleConnTimeout: 3 * time.Second,
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("faultproxy: %w", err)
+	}
+	p := &Proxy{
+		opts:     opts,
+		upstream: &url.URL{Scheme: up.Scheme, Host: up.Host},
+		ln:       ln,
+		closed:   make(chan struct{}),
+		rng:      rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		rate:     opts.Rate,
+		counts:   map[Kind]int{},
+	}
+	p.srv = &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: 30 * time.Second,
+		// A non-nil empty map keeps HTTP/2 off: faults that hijack the
+		// connection need HTTP/1.1.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ErrorLog:     log.New(io.Discard, "", 0),
+	}
+	scheme := "http"
+	serveLn := ln
+	if opts.TLS {
+		cert, caPEM, err := newCertificate()
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		p.caPEM = caPEM
+		serveLn = tls.NewListener(ln, &tls.Config{
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"http/1.1"},
+			MinVersion:   tls.VersionTLS12,
+		})
+		scheme = "https"
+	}
+	p.url = scheme + "://" + ln.Addr().String()
+	go func() { _ = p.srv.Serve(serveLn) }()
+	return p, nil
+}
+
+func known(k Kind) bool {
+	for _, x := range Kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// URL is the proxy's base URL, e.g. http://127.0.0.1:40123.
+func (p *Proxy) URL() string { return p.url }
+
+// CAPEM is the PEM certificate of the CA that signed the proxy's TLS
+// certificate, or nil without TLS.
+func (p *Proxy) CAPEM() []byte { return p.caPEM }
+
+// SetRate changes the fault rate; 0 turns faults off.
+func (p *Proxy) SetRate(rate float64) {
+	p.mu.Lock()
+	p.rate = rate
+	p.mu.Unlock()
+}
+
+// Counts returns the faults injected so far, by kind.
+func (p *Proxy) Counts() map[Kind]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[Kind]int, len(p.counts))
+	for k, n := range p.counts {
+		out[k] = n
+	}
+	return out
+}
+
+// Injected is the number of faults injected so far.
+func (p *Proxy) Injected() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.counts {
+		n += c
+	}
+	return n
+}
+
+// Requests is the number of requests received so far.
+func (p *Proxy) Requests() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.requests
+}
+
+// Events returns the requests handled so far, in the order they finished.
+func (p *Proxy) Events() []Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Event(nil), p.events...)
+}
+
+// Faults returns the events that carry a fault, one line each.
+func (p *Proxy) Faults() []string {
+	var out []string
+	for _, e := range p.Events() {
+		if e.Fault != "" {
+			out = append(out, e.String())
+		}
+	}
+	return out
+}
+
+// Close stops the proxy and ends every hang.
+func (p *Proxy) Close() {
+	p.closeMu.Do(func() {
+		close(p.closed)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.srv.Shutdown(ctx)
+		_ = p.srv.Close()
+	})
+}
+
+// decision is what happens to one request.
+type decision struct {
+	fault   Kind
+	after   bool
+	latency time.Duration
+}
+
+func (p *Proxy) decide(r *http.Request) decision {
+	eligible := p.opts.Eligible == nil || p.opts.Eligible(r)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.requests++
+	if !eligible || p.rate <= 0 || p.rng.Float64() >= p.rate {
+		return decision{}
+	}
+	d := decision{fault: p.opts.Faults[p.rng.IntN(len(p.opts.Faults))]}
+	switch d.fault {
+	case Reset, Status500, Status502, Hang:
+		d.after = p.rng.IntN(2) == 1
+	case Latency:
+		l := p.opts.Latency
+		d.latency = l/2 + time.Duration(p.rng.Int64N(int64(l)+1))
+	case CutOff:
+		d.after = true
+	}
+	p.counts[d.fault]++
+	return d
+}
+
+func (p *Proxy) record(e Event) {
+	p.mu.Lock()
+	p.events = append(p.events, e)
+	p.mu.Unlock()
+}
+
+// ServeHTTP forwards one request, with or without a fault. The request is
+// recorded before the client can see its outcome.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := p.decide(r)
+	ev := Event{Method: r.Method, Path: r.URL.RequestURI(), Fault: d.fault, After: d.after}
+	var once sync.Once
+	done := func() { once.Do(func() { p.record(ev) }) }
+	defer done()
+
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return // the client went away
+	}
+	if !d.after {
+		switch d.fault {
+		case Reset:
+			done()
+			reset(w)
+			return
+		case Status500, Status502, Status503:
+			code, _ := strconv.Atoi(string(d.fault))
+			done()
+			page(w, code, nil)
+			return
+		case TooManyRequests:
+			done()
+			page(w, http.StatusTooManyRequests, http.Header{"Retry-After": {strconv.Itoa(p.opts.RetryAfter)}})
+			return
+		case Hang:
+			p.hang(r)
+			done()
+			reset(w)
+			return
+		case Latency:
+			select {
+			case <-time.After(d.latency):
+			case <-r.Context().Done():
+				return
+			case <-p.closed:
+				return
+			}
+		}
+	}
+
+	resp, respBody, err := p.forward(r, body)
+	if err != nil {
+		ev.Status = -1
+		done()
+		page(w, http.StatusBadGateway, nil) // the proxy's own
+		return
+	}
+	ev.Status = resp.StatusCode
+	switch {
+	case d.fault == Reset:
+		done()
+		reset(w)
+		return
+	case d.fault == Status500 || d.fault == Status502:
+		code, _ := strconv.Atoi(string(d.fault))
+		done()
+		page(w, code, nil)
+		return
+	case d.fault == Hang:
+		p.hang(r)
+		done()
+		reset(w)
+		return
+	case d.fault == CutOff:
+		done()
+		cutOff(w, resp, respBody)
+		return
+	}
+	done()
+	copyHeader(w.Header(), resp.Header)
+	w.Header().Set("Content-Length", strconv.Itoa(len(respBody)))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(respBody)
+}
+
+// hopHeaders are not forwarded (RFC 9110, section 7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+func copyHeader(dst, src http.Header) {
+	for k, vs := range src {
+		dst[k] = append([]string(nil), vs...)
+	}
+	for _, h := range hopHeaders {
+		dst.Del(h)
+	}
+}
+
+// forward sends the request upstream and reads the whole answer.
+func (p *Proxy) forward(r *http.Request, body []byte) (*http.Response, []byte, error) {
+	target := *p.upstream
+	target.Path = r.URL.Path
+	target.RawPath = r.URL.RawPath
+	target.RawQuery = r.URL.RawQuery
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, target.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	copyHeader(out.Header, r.Header)
+	out.Header.Del("Content-Length")
+	out.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		out.Body = http.NoBody
+	}
+	resp, err := p.opts.Transport.RoundTrip(out)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp, data, nil
+}
+
+// hang waits until the client gives up, the proxy closes or HangMax passes.
+func (p *Proxy) hang(r *http.Request) {
+	t := time.NewTimer(p.opts.HangMax)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+	case <-p.closed:
+	case <-t.C:
+	}
+}
+
+// page answers with a status and a small HTML page, as a load balancer does.
+func page(w http.ResponseWriter, code int, h http.Header) {
+	for k, vs := range h {
+		w.Header()[k] = vs
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1><p>injected by faultproxy</p></body></html>\n",
+		code, http.StatusText(code), code, http.StatusText(code))
+}
+
+// reset closes the client's connection with a TCP RST.
+func reset(w http.ResponseWriter) {
+	conn := hijack(w)
+	if conn == nil {
+		return
+	}
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if tcp, ok := raw.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = raw.Close()
+}
+
+// cutOff writes the answer's headers and the first half of its body (half
+// the headers when it has no body) and closes the connection.
+func cutOff(w http.ResponseWriter, resp *http.Response, body []byte) {
+	var buf bytes.Buffer
+	h := http.Header{}
+	copyHeader(h, resp.Header)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	fmt.Fprintf(&buf, "HTTP/1.1 %d %s\r\n", resp.StatusCode, http.StatusText(resp.StatusCode))
+	_ = h.Write(&buf)
+	buf.WriteString("\r\n")
+	cut := buf.Len() / 2 // no body: half the headers
+	if len(body) > 0 {
+		cut = buf.Len() + len(body)/2
+	}
+	buf.Write(body)
+	conn := hijack(w)
+	if conn == nil {
+		return
+	}
+	_, _ = conn.Write(buf.Bytes()[:cut])
+	_ = conn.Close()
+}
+
+func hijack(w http.ResponseWriter) net.Conn {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return nil
+	}
+	return conn
+}
+
+// Summary formats counts as "reset=3 500=1", kinds in order.
+func Summary(counts map[Kind]int) string {
+	var parts []string
+	for _, k := range Kinds {
+		if counts[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, counts[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
+}
