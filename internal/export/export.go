@@ -179,6 +179,9 @@ func template(p *config.Pool, t map[string]any) string {
 			if !jobtemplate.IsZero(jt) {
 				p.JobTemplate = jt
 			}
+			if names := jobtemplate.Unguarded(t); len(names) > 0 {
+				return fmt.Sprintf("work pool %q: a worker with its own %s replaces the template's Secret reference of that name with its value, in plain text in every Job; the first sync adds a null env default that keeps the reference", p.Name, strings.Join(names, ", "))
+			}
 			return ""
 		}
 	}
@@ -190,6 +193,9 @@ func template(p *config.Pool, t map[string]any) string {
 	p.BaseJobTemplate = &config.BaseJobTemplate{JobConfiguration: jc, Variables: vars}
 	if jc == nil || vars == nil || len(t) != 2 {
 		return fmt.Sprintf("work pool %q: its base job template is not {job_configuration, variables}; exported as far as it goes", p.Name)
+	}
+	if names := jobtemplate.Unguarded(t); p.Type == "kubernetes" && len(names) > 0 {
+		return fmt.Sprintf("work pool %q: a worker with its own %s replaces the template's Secret reference of that name with its value, in plain text in every Job; set %s to null in the env variable's default to keep the reference", p.Name, strings.Join(names, ", "), strings.Join(names, ", "))
 	}
 	return ""
 }

@@ -311,3 +311,29 @@ func TestReferences(t *testing.T) {
 		t.Errorf("references:\n got %q\nwant %q", got, want)
 	}
 }
+
+// A pool made by hand with a Secret reference but no null guard for it
+// exports as overrides, with a warning that the first sync adds the guard.
+func TestExportWarnsOfAnUnguardedSecretReference(t *testing.T) {
+	live, kube := exampleServers(t)
+	lp := live.Pools["gbif-automations"]
+	vars := lp.BaseJobTemplate["variables"].(map[string]any)["properties"].(map[string]any)
+	def := vars["env"].(map[string]any)["default"].(map[string]any)
+	if v, has := def["PREFECT_API_AUTH_STRING"]; !has || v != nil {
+		t.Fatalf("the synced template has no guard: %v", def)
+	}
+	delete(def, "PREFECT_API_AUTH_STRING")
+	out, e := export(t, live, kube, Options{Set: "gbif", Kubernetes: true})
+	var warned []string
+	for _, w := range e.Warnings {
+		if strings.Contains(w, "PREFECT_API_AUTH_STRING") {
+			warned = append(warned, w)
+		}
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], `"gbif-automations"`) || !strings.Contains(warned[0], "first sync adds") {
+		t.Errorf("warnings %q, want one for gbif-automations", e.Warnings)
+	}
+	if !strings.Contains(out, "name: gbif-automations\n    type: kubernetes\n") || strings.Contains(out, "baseJobTemplate") {
+		t.Errorf("not exported as overrides:\n%s", out)
+	}
+}

@@ -76,7 +76,7 @@ func TestExamplePoolsMerge(t *testing.T) {
 	placeholders := `{"cpu":"{{ cpu_limit }}","memory":"{{ memory_limit }}"}`
 	requests := `{"cpu":"{{ cpu_request }}","memory":"{{ memory_request }}"}`
 	secretRef := `[{"name":"PREFECT_API_AUTH_STRING","valueFrom":{"secretKeyRef":{"key":"auth-string","name":"prefect-basic-auth"}}}]`
-	apiURL := `{"PREFECT_API_URL":"https://prefect.svc.gbif.no/api"}`
+	apiURL := `{"PREFECT_API_AUTH_STRING":null,"PREFECT_API_URL":"https://prefect.svc.gbif.no/api"}`
 	tests := map[string]want{
 		"gbif-automations": {
 			defaults: map[string]any{"image": "gbifnorway/prefect-automations:latest", "image_pull_policy": "Always",
@@ -227,7 +227,7 @@ func TestBuiltTemplatesPlaceholdersHaveVariables(t *testing.T) {
 	props := get(t, tmpl, "variables", "properties").(map[string]any)
 	for v, want := range map[string]string{"command": `"python -m flows"`, "labels": `{"team":"data"}`, "annotations": `{"note":"x"}`,
 		"finished_job_ttl": "60", "backoff_limit": "2", "job_watch_timeout_seconds": "600", "pod_watch_timeout_seconds": "600",
-		"stream_output": "false", "cpu_request": `"250m"`, "memory_limit": `"1Gi"`, "namespace": `"jobs"`, "env": `{"A":"1"}`} {
+		"stream_output": "false", "cpu_request": `"250m"`, "memory_limit": `"1Gi"`, "namespace": `"jobs"`, "env": `{"A":"1","B":null}`} {
 		if got := asJSON(get(t, props, v, "default")); got != want {
 			t.Errorf("%s default %s, want %s", v, got, want)
 		}

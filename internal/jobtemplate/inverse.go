@@ -24,10 +24,19 @@ import (
 // The namespace variable's default becomes jobTemplate.namespace, except
 // "default", which a file without kubernetes.namespace implies. A template
 // equal to the default gives empty overrides (jt.IsZero()).
+//
+// A template that lacks the null env defaults guarding its Secret
+// references (see Unguarded) is compared as if it had them: the overrides
+// are exact except for the guard, which the first sync adds.
 func Overrides(t map[string]any) (jt *config.JobTemplate, ok bool) {
 	live, err := normalized(t)
 	if err != nil {
 		return nil, false
+	}
+	if l, err := open(live); err == nil {
+		for _, name := range unguarded(l) {
+			guard(l, name)
+		}
 	}
 	jt, err = invert(live)
 	if err != nil {
@@ -46,6 +55,60 @@ func Overrides(t map[string]any) (jt *config.JobTemplate, ok bool) {
 		return nil, false
 	}
 	return jt, true
+}
+
+// Unguarded returns, sorted, the names of the Kubernetes template's
+// valueFrom env entries (Secret and ConfigMap references in the job
+// manifest's container) that the env variable's default does not set to
+// null. A worker with its own value of such a name (PREFECT_API_AUTH_STRING
+// when it talks to a server with basic auth) puts it in the env variable,
+// and prefect-kubernetes then drops the manifest entry: the value reaches
+// the Job in plain text instead of the reference. Templates built from
+// jobTemplate overrides always carry the guard.
+func Unguarded(t map[string]any) []string {
+	live, err := normalized(t)
+	if err != nil {
+		return nil
+	}
+	l, err := open(live)
+	if err != nil {
+		return nil
+	}
+	return unguarded(l)
+}
+
+func unguarded(l *template) []string {
+	list, _ := l.container["env"].([]any)
+	prop, _ := l.vars[varEnv].(map[string]any)
+	def, _ := prop["default"].(map[string]any)
+	var names []string
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		name, _ := m["name"].(string)
+		if m["valueFrom"] == nil || name == "" {
+			continue
+		}
+		if v, has := def[name]; has && v == nil {
+			continue
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// guard sets the env variable's default for name to null.
+func guard(l *template, name string) {
+	prop, ok := l.vars[varEnv].(map[string]any)
+	if !ok {
+		return
+	}
+	def, _ := prop["default"].(map[string]any)
+	if def == nil {
+		def = map[string]any{}
+		prop["default"] = def
+	}
+	def[name] = nil
 }
 
 // IsZero reports whether a jobTemplate sets nothing.

@@ -116,3 +116,43 @@ func container(tmpl map[string]any) map[string]any {
 	t, _ := open(tmpl)
 	return t.container
 }
+
+// A template written by hand with a Secret reference but without the null
+// guard (as the Prefect CLI runbook makes it) still inverts to overrides;
+// Unguarded names the reference, and the rebuilt template carries the guard.
+func TestOverridesOfAnUnguardedTemplate(t *testing.T) {
+	f := examplePools(t)
+	p := &f.Pools[0]
+	built, err := Build(p, f.JobNamespace(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names := Unguarded(built); len(names) != 0 {
+		t.Fatalf("a built template is unguarded for %v", names)
+	}
+	live, _ := normalized(built)
+	l, err := open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := l.vars[varEnv].(map[string]any)["default"].(map[string]any)
+	if v, has := def["PREFECT_API_AUTH_STRING"]; !has || v != nil {
+		t.Fatalf("built env default %v has no null PREFECT_API_AUTH_STRING", def)
+	}
+	delete(def, "PREFECT_API_AUTH_STRING")
+	if got := Unguarded(live); !reflect.DeepEqual(got, []string{"PREFECT_API_AUTH_STRING"}) {
+		t.Errorf("Unguarded = %v", got)
+	}
+	jt, ok := Overrides(live)
+	if !ok {
+		t.Fatal("an unguarded template gives no overrides")
+	}
+	if len(jt.Env) != len(p.JobTemplate.Env) {
+		t.Errorf("env %v, want %v", jt.Env, p.JobTemplate.Env)
+	}
+	// Without any plain env value the guard is the default's only entry.
+	delete(def, "PREFECT_API_URL")
+	if _, ok := Overrides(live); !ok {
+		t.Error("a template with only Secret references gives no overrides")
+	}
+}

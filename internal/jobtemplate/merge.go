@@ -158,7 +158,8 @@ func merge(base map[string]any, o *config.JobTemplate, namespace string) error {
 // env puts plain values in the env variable's default (a name → value
 // object, which deployments can extend) and writes valueFrom entries as a
 // literal list in the manifest's container: the worker prepends the
-// variable's entries to that list.
+// variable's entries to that list. Each valueFrom name is null in the
+// default, so the worker's own value of it cannot replace the reference.
 func (t *template) env(env []corev1.EnvVar) error {
 	if len(env) == 0 {
 		return nil
@@ -168,6 +169,12 @@ func (t *template) env(env []corev1.EnvVar) error {
 	for _, e := range env {
 		if e.ValueFrom != nil {
 			refs = append(refs, toJSON(e))
+			// A worker adds its own settings (PREFECT_API_AUTH_STRING among
+			// them) to the env variable, and prefect-kubernetes then drops
+			// a manifest entry of the same name: the secret would reach the
+			// Job in plain text. The worker filters a null default out,
+			// and the reference stays.
+			plain[e.Name] = nil
 			continue
 		}
 		plain[e.Name] = e.Value

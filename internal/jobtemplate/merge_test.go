@@ -57,7 +57,7 @@ func TestMergeExample(t *testing.T) {
 		}
 	}
 	env, _ := json.Marshal(defaultOf(gbif, "env"))
-	if string(env) != `{"PREFECT_API_URL":"https://prefect.svc.gbif.no/api"}` {
+	if string(env) != `{"PREFECT_API_AUTH_STRING":null,"PREFECT_API_URL":"https://prefect.svc.gbif.no/api"}` {
 		t.Errorf("env variable default = %s", env)
 	}
 	c := container(gbif)

@@ -180,6 +180,11 @@ func TestExportRoundTripAndAdopt(t *testing.T) {
 	f := filepath.Join(e.dir, "pools.yaml")
 
 	out := e.run(0, "export", "--kubernetes", "--set", "gbif", "-o", f)
+	// The runbook's Secret reference has no null guard: a worker with its
+	// own auth string would put that in the Job instead.
+	if !strings.Contains(out, `work pool "gbif-automations": a worker with its own PREFECT_API_AUTH_STRING replaces the template's Secret reference`) {
+		t.Errorf("export does not warn of the unguarded Secret reference:\n%s", out)
+	}
 	raw, err := os.ReadFile(f)
 	if err != nil {
 		t.Fatal(err)
@@ -212,11 +217,14 @@ func TestExportRoundTripAndAdopt(t *testing.T) {
 	}
 
 	e.run(0, "validate", "-f", f)
-	// Synced back, the file is a no-op: it matches, and what this set does
-	// not own yet is only reported.
-	out = e.run(0, "diff", "-f", f)
+	// Synced back, the file is a no-op: it matches but for the guard, and
+	// what this set does not own yet is only reported (exit 2: the live
+	// state differs).
+	out = e.run(2, "diff", "-f", f)
 	for _, want := range []string{
-		`! work pool "gbif-automations" exists, not managed by set "gbif"; --adopt takes it over`,
+		`! work pool "gbif-automations" exists and differs from the file, not managed by set "gbif"`,
+		`+ baseJobTemplate.variables.properties.env.default.PREFECT_API_AUTH_STRING: null`,
+		`! work pool "cpu-intensive" exists, not managed by set "gbif"; --adopt takes it over`,
 		`! ClusterRole "prefect-worker-role" exists, not managed by set "gbif"`,
 	} {
 		if !strings.Contains(out, want) {

@@ -496,16 +496,6 @@ func fieldLines(out string) []string {
 	return lines
 }
 
-// knownBug marks a check that fails because of a reported bug in
-// prefect-apply: the test is skipped with the bug's description instead of
-// failing. Delete the call once the bug is fixed.
-func knownBug(t *testing.T, failed bool, format string, args ...any) {
-	t.Helper()
-	if failed {
-		t.Skipf("KNOWN BUG (reported, not fixed yet): "+format, args...)
-	}
-}
-
 // mustHold fails the test with the description when failed is true: a check
 // that once caught a bug, kept so the bug stays fixed.
 func mustHold(t *testing.T, failed bool, format string, args ...any) {

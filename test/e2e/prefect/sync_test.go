@@ -36,7 +36,7 @@ func exampleWant() map[string]wantPool {
 		return map[string]any{
 			"image": image, "service_account_name": "prefect-worker", "namespace": "prefect",
 			"cpu_request": cpuReq, "memory_request": memReq, "cpu_limit": cpuLim, "memory_limit": memLim,
-			"env": map[string]any{"PREFECT_API_URL": apiURLInK8},
+			"env": map[string]any{"PREFECT_API_URL": apiURLInK8, "PREFECT_API_AUTH_STRING": nil},
 		}
 	}
 	gbif := common("500m", "1Gi", "2", "4Gi")

@@ -196,10 +196,9 @@ func TestWorkerWithCredentialsKeepsTheSecretReference(t *testing.T) {
 		t.Errorf("PREFECT_API_URL %s: the template's value must beat the worker's", compact(v))
 	}
 	leaked := strings.Contains(compact(job), workerAuth)
-	knownBug(t, leaked || !reflect.DeepEqual(env["PREFECT_API_AUTH_STRING"]["valueFrom"], secretRef),
+	mustHold(t, leaked || !reflect.DeepEqual(env["PREFECT_API_AUTH_STRING"]["valueFrom"], secretRef),
 		"the worker copies its own PREFECT_API_AUTH_STRING into the Job's env and prefect-kubernetes "+
-			"then drops the template's secretKeyRef entry of the same name (_populate_env_in_manifest), so every "+
-			"flow-run Job carries the auth string in plain text; the template's env variable default should map "+
-			"each valueFrom name to null (e.g. {\"PREFECT_API_AUTH_STRING\": null}), which the worker filters out. "+
-			"Job env: %s", compact(env["PREFECT_API_AUTH_STRING"]))
+			"then drops the template's secretKeyRef entry of the same name (_populate_env_in_manifest), so the "+
+			"flow-run Job would carry the auth string in plain text; the env variable's default must map "+
+			"each valueFrom name to null, which the worker filters out. Job env: %s", compact(env["PREFECT_API_AUTH_STRING"]))
 }
