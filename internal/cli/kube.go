@@ -24,11 +24,19 @@ func usesKubernetes(f *config.File) bool {
 	return false
 }
 
-// readKubernetes reads the set's live objects into live, predicts the
-// declared objects that exist by dry run, checks that the objects the pools
-// reference and the file does not declare exist, and sets opts.Owned and
-// opts.Predicted for the planner.
-func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.File, want, live *state.State, opts *plan.Options) (KubeClient, error) {
+// kubeRead is what readKubernetes found: the set's live objects and the
+// declared ones that exist, and the dry-run predictions of the latter.
+type kubeRead struct {
+	client    KubeClient
+	objects   map[state.Key]*unstructured.Unstructured
+	predicted map[state.Key]*unstructured.Unstructured
+}
+
+// readKubernetes reads the set's live objects and the declared objects that
+// exist, predicts the latter by dry run, and checks that the objects the
+// pools reference and the file does not declare exist. It does not need
+// the Prefect state, so it runs while that is read.
+func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.File, want *state.State) (*kubeRead, error) {
 	newKube := env.NewKube
 	if newKube == nil {
 		newKube = func(o kube.Options) (KubeClient, error) { return kube.New(o) }
@@ -52,8 +60,7 @@ func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.Fi
 		return nil, err
 	}
 	var existing []*unstructured.Unstructured
-	for k, o := range objs {
-		live.Objects[k] = o
+	for k := range objs {
 		if d, ok := want.Objects[k]; ok {
 			existing = append(existing, d)
 		}
@@ -65,16 +72,24 @@ func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.Fi
 	if err := checkExternal(ctx, kc, file); err != nil {
 		return nil, err
 	}
+	return &kubeRead{client: kc, objects: objs, predicted: predicted}, nil
+}
+
+// addTo puts the objects read into live and tells the planner which of
+// them the set owns (its labels say so) and what their dry runs predict.
+func (r *kubeRead) addTo(live *state.State, set string, opts *plan.Options) {
+	for k, o := range r.objects {
+		live.Objects[k] = o
+	}
 	owned := opts.Owned
 	opts.Owned = func(k state.Key) bool {
 		if k.System == state.Kubernetes {
 			o, ok := live.Objects[k]
-			return ok && state.OwnedBy(o, file.Set)
+			return ok && state.OwnedBy(o, set)
 		}
 		return owned(k)
 	}
-	opts.Predicted = predicted
-	return kc, nil
+	opts.Predicted = r.predicted
 }
 
 // checkExternal checks what validate could only take on trust: the objects

@@ -150,20 +150,47 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if err != nil {
 		return nil, err
 	}
-	live, err := client.ReadState(ctx)
-	if err != nil {
-		return nil, err
+	// Prefect and Kubernetes are read at the same time. The first error
+	// cancels the other read, and it is the one reported: an error that
+	// comes after the cancellation is its consequence.
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		err       error
+		cancelled bool // the read ended after the other had failed
 	}
-	inv, err := inventory.Load(ctx, client, file.Set)
-	if err != nil {
-		return nil, err
+	ended := func(err error) result {
+		r := result{err: err, cancelled: err != nil && rctx.Err() != nil}
+		if err != nil {
+			cancel()
+		}
+		return r
+	}
+	var kr *kubeRead
+	kubeDone := make(chan result, 1)
+	if !f.SkipKubernetes && usesKubernetes(file) {
+		go func() {
+			var err error
+			kr, err = readKubernetes(rctx, env, f, file, want)
+			kubeDone <- ended(err)
+		}()
+	} else {
+		kubeDone <- result{}
+	}
+	live, inv, err := readPrefect(rctx, client, file.Set)
+	pres := ended(err)
+	kres := <-kubeDone
+	switch {
+	case pres.err != nil && (!pres.cancelled || kres.err == nil || kres.cancelled):
+		return nil, pres.err
+	case kres.err != nil:
+		return nil, kres.err
 	}
 	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns}
 	var kc KubeClient
-	if !f.SkipKubernetes && usesKubernetes(file) {
-		if kc, err = readKubernetes(ctx, env, f, file, want, live, &opts); err != nil {
-			return nil, err
-		}
+	if kr != nil {
+		kr.addTo(live, file.Set, &opts)
+		kc = kr.client
 	}
 	p, err := plan.Compute(want, live, opts)
 	if err != nil {
@@ -175,6 +202,19 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 		}
 	}
 	return &planned{file: file, desired: want, client: client, kube: kc, inventory: inv, plan: p}, nil
+}
+
+// readPrefect reads the pools and queues and the set's inventory.
+func readPrefect(ctx context.Context, client PrefectClient, set string) (*state.State, *inventory.Inventory, error) {
+	live, err := client.ReadState(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	inv, err := inventory.Load(ctx, client, set)
+	if err != nil {
+		return nil, nil, err
+	}
+	return live, inv, nil
 }
 
 // refuseEmptying stops a prune that would delete everything the set owns,
