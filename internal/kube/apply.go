@@ -58,7 +58,7 @@ func (c *Client) patch(ctx context.Context, obj *unstructured.Unstructured, data
 // made with ForceConflicts.
 func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error {
 	if _, err := c.patch(ctx, obj, data, false, c.force); err != nil {
-		return fmt.Errorf("applying %s: %w", state.ObjectKey(obj), explain(err))
+		return fmt.Errorf("applying %s: %w", state.ObjectKey(obj), c.explain(err))
 	}
 	return nil
 }
@@ -72,7 +72,7 @@ func (c *Client) Delete(ctx context.Context, key state.Key) error {
 	policy := metav1.DeletePropagationBackground
 	err = c.resource(kd, key.Namespace).Delete(ctx, key.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
 	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting %s: %w", key, explain(err))
+		return fmt.Errorf("deleting %s: %w", key, c.explain(err))
 	}
 	return nil
 }
@@ -88,7 +88,7 @@ func (c *Client) Predict(ctx context.Context, objs []*unstructured.Unstructured,
 		key := state.ObjectKey(objs[i])
 		got, err := c.patch(ctx, objs[i], data[key], true, true)
 		if err != nil {
-			return fmt.Errorf("dry-run applying %s: %w", key, explain(err))
+			return fmt.Errorf("dry-run applying %s: %w", key, c.explain(err))
 		}
 		mu.Lock()
 		out[key] = got

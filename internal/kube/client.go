@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -90,6 +91,8 @@ type Client struct {
 	// Host and Context say which cluster, for messages.
 	Host    string
 	Context string
+	timeout time.Duration
+	secrets []string // cut out of error messages
 }
 
 // New loads the configuration as kubectl does and returns a client.
@@ -127,13 +130,22 @@ func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, 
 		cfg.Burst = opts.Burst
 	}
 	cfg.UserAgent = "prefect-apply"
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
 	cnt := &counter{counts: map[string]int{}}
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { cnt.next = rt; return cnt })
-	dyn, err := dynamic.NewForConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { cnt.next = limitBody{rt}; return cnt })
+	hc, err := rest.HTTPClientFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
-	return &Client{dyn: dyn, force: opts.ForceConflicts, counter: cnt, Host: cfg.Host, Context: contextName}, nil
+	hc.CheckRedirect = checkRedirect
+	dyn, err := dynamic.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
+	}
+	return &Client{dyn: dyn, force: opts.ForceConflicts, counter: cnt, Host: cfg.Host, Context: contextName,
+		timeout: cfg.Timeout, secrets: credentials(cfg)}, nil
 }
 
 // Stats returns the requests sent so far by verb and resource.
@@ -158,7 +170,10 @@ func (c *Client) Get(ctx context.Context, key state.Key) (*unstructured.Unstruct
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("reading %s: %w", key, explain(err))
+		return nil, false, fmt.Errorf("reading %s: %w", key, c.explain(err))
+	}
+	if obj.GetName() != key.Name {
+		return nil, false, fmt.Errorf("reading %s: the answer is not that object (metadata.name %q); is %s the Kubernetes API?", key, obj.GetName(), c.Host)
 	}
 	return obj, true, nil
 }

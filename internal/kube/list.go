@@ -31,7 +31,7 @@ func (c *Client) List(ctx context.Context, kind state.Key, namespace string) ([]
 	for {
 		list, err := ri.List(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("listing %ss: %w", kd.Kind, explain(err))
+			return nil, fmt.Errorf("listing %ss: %w", kd.Kind, c.explain(err))
 		}
 		for i := range list.Items {
 			o := &list.Items[i]

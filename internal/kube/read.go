@@ -28,7 +28,7 @@ func (c *Client) ReadLive(ctx context.Context, set string, declared []state.Key)
 		for {
 			list, err := c.dyn.Resource(kd.gvr()).List(ctx, opts)
 			if err != nil {
-				return fmt.Errorf("listing %ss of set %q: %w", kd.Kind, set, explain(err))
+				return fmt.Errorf("listing %ss of set %q: %w", kd.Kind, set, c.explain(err))
 			}
 			mu.Lock()
 			for j := range list.Items {

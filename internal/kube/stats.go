@@ -54,6 +54,10 @@ func route(req *http.Request) string {
 	return name
 }
 
+// WrappedRoundTripper lets client-go reach the transport under the counter
+// (to cancel a request that timed out).
+func (c *counter) WrappedRoundTripper() http.RoundTripper { return c.next }
+
 func (c *counter) snapshot() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
