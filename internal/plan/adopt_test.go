@@ -73,11 +73,13 @@ func TestAdoption(t *testing.T) {
 	}{
 		"matching, not owned, no --adopt: unmanaged and in sync": {
 			live: live("GPU", nil),
-			want: map[state.Key]Action{poolKey: Unmanaged, defKey: Unmanaged, urgentKey: Create, saKey: Unmanaged},
-			// Only the missing queue is written.
-			writes: true, changes: true, unmanagedCt: 3,
-			fields:    map[state.Key]int{poolKey: 0, defKey: 0, saKey: 0},
-			reasonHas: map[state.Key]string{poolKey: `exists, not managed by set "team"; --adopt takes it over`},
+			want: map[state.Key]Action{poolKey: Unmanaged, defKey: Unmanaged, urgentKey: Unmanaged, saKey: Unmanaged},
+			// Nothing is written, not even the missing queue: it would go
+			// into a pool the set leaves alone.
+			writes: false, changes: true, unmanagedCt: 4,
+			fields: map[state.Key]int{poolKey: 0, defKey: 0, saKey: 0, urgentKey: 1},
+			reasonHas: map[state.Key]string{poolKey: `exists, not managed by set "team"; --adopt takes it over`,
+				urgentKey: `not created: its work pool "gpu" is not managed by set "team"`},
 		},
 		"differing, not owned, no --adopt: unmanaged with the differences": {
 			live: live("old", map[string]any{"team": "data"}),
@@ -86,15 +88,14 @@ func TestAdoption(t *testing.T) {
 			// live object has and the file lacks is kept by the dry run.
 			fields:      map[state.Key]int{poolKey: 1, saKey: 0},
 			changes:     true,
-			writes:      true, // the missing queue
-			unmanagedCt: 3,
+			unmanagedCt: 4,
 			reasonHas:   map[state.Key]string{poolKey: "differs from the file"},
 		},
 		"labelled by another set": {
 			live:      live("GPU", ownedLabels("other")),
 			want:      map[state.Key]Action{saKey: Unmanaged},
 			reasonHas: map[state.Key]string{saKey: `managed by set "other", not by set "team"`},
-			writes:    true, changes: true, unmanagedCt: 3,
+			changes:   true, unmanagedCt: 4,
 		},
 		"matching, --adopt: taken over without other changes": {
 			live:  live("GPU", nil),

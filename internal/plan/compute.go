@@ -139,6 +139,11 @@ func (c *computer) queues() {
 			fields, patch := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1),
 				Description: &defaultQueueDescription, Paused: new(bool)})
 			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Patch: patch, Implicit: true})
+		case !fresh && !ok && c.live.Pools[d.Pool] != nil && !c.owned(state.PoolKey(d.Pool)) && !c.opts.Adopt:
+			// A queue inside a pool the set leaves alone is not created
+			// either: the pool's owner decides what runs in it.
+			c.add(Change{Key: key, Action: Unmanaged, Queue: d, Fields: queueFields(d), Unowned: true,
+				Reason: fmt.Sprintf("not created: its work pool %q is not managed by set %q; --adopt takes the pool over and creates it", d.Pool, c.opts.Set)})
 		case fresh || !ok:
 			c.add(Change{Key: key, Action: Create, Queue: d, Fields: queueFields(d)})
 		case !c.owned(key) && !c.opts.Adopt:
