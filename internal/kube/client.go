@@ -78,7 +78,7 @@ type Options struct {
 	Context string
 	// ForceConflicts takes over fields another field manager owns.
 	ForceConflicts bool
-	// QPS and Burst bound the request rate (defaults 50 and 100).
+	// QPS and Burst bound the request rate (defaults 100 and 500).
 	QPS   float32
 	Burst int
 }
@@ -122,7 +122,11 @@ func New(opts Options) (*Client, error) {
 // NewForConfig returns a client for a REST configuration.
 func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, error) {
 	cfg = rest.CopyConfig(cfg)
-	cfg.QPS, cfg.Burst = 50, 100
+	// A plan of 1000 pools sends about 200 requests (lists and dry runs),
+	// at most 8 at a time; client-go's old 50/100 made them wait 2 s for
+	// nothing. The API server's own priority and fairness protects it
+	// (kubectl raised its burst to 300 for the same reason).
+	cfg.QPS, cfg.Burst = 100, 500
 	if opts.QPS > 0 {
 		cfg.QPS = opts.QPS
 	}
