@@ -84,6 +84,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
+	warnInsecure(opts.IO, conn)
 	newClient := env.NewPrefect
 	if newClient == nil {
 		newClient = func(c prefect.Connection) (PrefectClient, error) {

@@ -140,6 +140,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if err != nil {
 		return nil, err
 	}
+	warnInsecure(ios, conn)
 	newClient := env.NewPrefect
 	if newClient == nil {
 		newClient = func(c prefect.Connection) (PrefectClient, error) {
@@ -215,6 +216,14 @@ func readPrefect(ctx context.Context, client PrefectClient, set string) (*state.
 		return nil, nil, err
 	}
 	return live, inv, nil
+}
+
+// warnInsecure says on stderr when the Prefect API's certificate is not
+// verified.
+func warnInsecure(ios *IOStreams, conn prefect.Connection) {
+	if w := conn.InsecureWarning(); w != "" {
+		fmt.Fprintln(ios.ErrOut, "Warning:", w)
+	}
 }
 
 // refuseEmptying stops a prune that would delete everything the set owns,

@@ -180,6 +180,7 @@ func connectPrefect(opts *StatusOptions) (PrefectClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	warnInsecure(opts.IO, conn)
 	newClient := env.NewPrefect
 	if newClient == nil {
 		newClient = defaultPrefect

@@ -164,6 +164,18 @@ func (c Connection) String() string {
 // GoString keeps %#v as safe as %v.
 func (c Connection) GoString() string { return "prefect.Connection(" + c.String() + ")" }
 
+// InsecureWarning says that the server's certificate is not verified, and
+// which setting turned that off; "" when verification is on or the URL is
+// not https.
+func (c Connection) InsecureWarning() string {
+	if !c.InsecureSkipVerify || !strings.HasPrefix(c.URL, "https:") {
+		return ""
+	}
+	return fmt.Sprintf("TLS certificate verification of the Prefect API is off (%s from %s): "+
+		"anyone who can intercept the connection can read the credential and change what is applied; "+
+		"set PREFECT_API_SSL_CERT_FILE to the server's CA bundle instead", settingInsecure, c.Sources[settingInsecure])
+}
+
 // MarshalJSON renders the connection with the URL's userinfo removed and
 // secrets redacted.
 func (c Connection) MarshalJSON() ([]byte, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // APIError is a non-2xx answer from the Prefect API. Detail is the server's
@@ -70,10 +71,16 @@ func connHint(err error, conn Connection) string {
 	var invalid x509.CertificateInvalidError
 	var host x509.HostnameError
 	var record tls.RecordHeaderError
+	const skip = " (or PREFECT_API_TLS_INSECURE_SKIP_VERIFY=true to skip verification)"
 	switch {
-	case errors.As(err, &unknown), errors.As(err, &invalid), errors.As(err, &host):
-		return "set PREFECT_API_SSL_CERT_FILE to the CA bundle that signed the server's certificate " +
-			"(or PREFECT_API_TLS_INSECURE_SKIP_VERIFY=true to skip verification)"
+	case errors.As(err, &host):
+		return fmt.Sprintf("the server's certificate is for %s, not %s: use a host name or address the certificate holds in PREFECT_API_URL (from %s)",
+			certNames(host.Certificate), host.Host, conn.URLSource) + skip
+	case conn.CAFile != "" && (errors.As(err, &unknown) || errors.As(err, &invalid)):
+		return fmt.Sprintf("the CA bundle %s (%s from %s) did not sign it: set %s to the bundle that did",
+			conn.CAFile, settingCertFile, conn.Sources[settingCertFile], settingCertFile) + skip
+	case errors.As(err, &unknown), errors.As(err, &invalid):
+		return "set PREFECT_API_SSL_CERT_FILE to the CA bundle that signed the server's certificate" + skip
 	case errors.As(err, &record):
 		return "the server does not speak TLS: check the scheme of PREFECT_API_URL (http:// or https://)"
 	case isTimeout(err):
@@ -90,4 +97,19 @@ func unauthorizedHint(auth Credential) string {
 		return "no credential was sent: set " + how
 	}
 	return "the server rejected " + auth.String() + ": check its value, or set the one this server expects (" + how + ")"
+}
+
+// certNames lists the names and addresses a certificate is valid for.
+func certNames(c *x509.Certificate) string {
+	if c == nil {
+		return "no name"
+	}
+	names := append([]string{}, c.DNSNames...)
+	for _, ip := range c.IPAddresses {
+		names = append(names, ip.String())
+	}
+	if len(names) == 0 {
+		return "no name"
+	}
+	return strings.Join(names, ", ")
 }
