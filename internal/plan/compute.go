@@ -59,6 +59,7 @@ func Compute(desired, live *state.State, opts Options) (*Plan, error) {
 	c.queues()
 	p := &Plan{Version: FormatVersion, Set: opts.Set, Changes: c.changes}
 	order(p.Changes)
+	c.settlePriorities(p.Changes)
 	c.dependencies(p.Changes)
 	return p, nil
 }
