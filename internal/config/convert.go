@@ -229,7 +229,7 @@ func (c *converter) scalar(n *yaml.Node, path Path) any {
 		if c.replacedNode[n] {
 			c.doc.replaced = append(c.doc.replaced, path)
 		}
-		return v
+		return c.spendExpansion(n, path, v)
 	}
 	if c.scalars == nil {
 		c.scalars, c.replacedNode = map[*yaml.Node]any{}, map[*yaml.Node]bool{}
@@ -238,6 +238,16 @@ func (c *converter) scalar(n *yaml.Node, path Path) any {
 	v := c.scalarValue(n, path)
 	c.scalars[n] = v
 	c.replacedNode[n] = len(c.doc.replaced) > before
+	return c.spendExpansion(n, path, v)
+}
+
+// spendExpansion counts the bytes interpolation added to a string: a
+// variable with a long value, used many times, must not grow a small file
+// past maxText.
+func (c *converter) spendExpansion(n *yaml.Node, path Path, v any) any {
+	if s, ok := v.(string); ok && len(s) > len(n.Value) && !c.spend(n, path, len(s)-len(n.Value)) {
+		return nil
+	}
 	return v
 }
 

@@ -58,6 +58,10 @@ var generatedCases = map[string]func() []byte{
 		}
 		return b.Bytes()
 	},
+	// One value whose references expand it past the bound on text.
+	"interpolation-huge-value": func() []byte {
+		return []byte("pools:\n  - name: cpu\n    type: process\n    description: \"" + strings.Repeat("${IMAGE}", 15<<20/8) + "\"\n")
+	},
 	"binary-garbage": func() []byte {
 		r := rand.New(rand.NewPCG(1, 2))
 		data := make([]byte, 64<<10)

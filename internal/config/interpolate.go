@@ -40,7 +40,15 @@ func Interpolate(s string, lookup func(string) (string, bool)) (string, []Interp
 		}
 		expr := s[i+2 : i+end]
 		name, def, hasDef := strings.Cut(expr, ":-")
-		if !validVarName(name) {
+		if hasDef && strings.Contains(def, "${") {
+			// The first } would end the outer reference: its value would
+			// be the inner one's text, or end in a stray }.
+			errs = append(errs, InterpolationError{Offset: i, Message: fmt.Sprintf("${%s:-...} holds another ${...} in its default; nested references are not supported", name),
+				Hint: "write the default out, or set " + name})
+			if close := strings.IndexByte(s[i+end+1:], '}'); close >= 0 {
+				end += close + 1 // skip to the outer reference's }
+			}
+		} else if !validVarName(name) {
 			errs = append(errs, InterpolationError{Offset: i, Message: fmt.Sprintf("invalid variable reference ${%s}: expected ${NAME} or ${NAME:-default}", expr), Hint: "write $${ for a literal ${"})
 		} else if v, ok := lookup(name); ok && (v != "" || !hasDef) {
 			b.WriteString(v)
@@ -50,6 +58,11 @@ func Interpolate(s string, lookup func(string) (string, bool)) (string, []Interp
 			errs = append(errs, InterpolationError{Offset: i, Message: fmt.Sprintf("environment variable %s is not set", name), Hint: fmt.Sprintf("set %s, or give a default: ${%s:-value}", name, name)})
 		}
 		i += end + 1
+		if b.Len() > maxText {
+			errs = append(errs, InterpolationError{Offset: i - end - 1, Message: fmt.Sprintf("the value expands to more than %d MiB; refusing to go on", maxText>>20),
+				Hint: "a variable with a long value, used many times, multiplies the size of the text"})
+			return "", errs
+		}
 	}
 	return b.String(), errs
 }
