@@ -1412,11 +1412,11 @@ func pipelineCase(t *testing.T, seed int64) {
 
 // TestPipelineConverges runs a few hundred seeded cases in every `go test`;
 // PREFECT_APPLY_SOAK=1 runs PREFECT_APPLY_FUZZ_CASES of them (default
-// 20000) and prints the figures.
+// 10000) and prints the figures.
 func TestPipelineConverges(t *testing.T) {
 	cases := 200
 	if os.Getenv("PREFECT_APPLY_SOAK") == "1" {
-		cases = 20000
+		cases = 10000
 		if n, err := strconv.Atoi(os.Getenv("PREFECT_APPLY_FUZZ_CASES")); err == nil && n > 0 {
 			cases = n
 		}
