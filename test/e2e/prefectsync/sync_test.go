@@ -437,3 +437,39 @@ asyncio.run(main())
 	}
 	return job
 }
+
+// The server moves a queue out of a priority another queue of its pool
+// takes; the planner predicts the shift, so one sync converges.
+func TestQueuePriorityShiftConvergesInOneSync(t *testing.T) {
+	e := newEnv(t, servers.StartPrefect(t, servers.PrefectOptions{}))
+	write := func(def, b, a int) string {
+		path := filepath.Join(e.Dir, "prio.yaml")
+		doc := fmt.Sprintf(`set: prio
+pools:
+  - name: prio
+    type: process
+    queues:
+      - name: default
+        priority: %d
+      - name: b
+        priority: %d
+      - name: a
+        priority: %d
+`, def, b, a)
+		if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	f := write(1, 2, 3)
+	e.MustRun(0, "sync", "-f", f, "--yes")
+	e.MustRun(0, "diff", "-f", f)
+	// a takes 1 first: the server pushes default and b down a place.
+	for _, prios := range [][3]int{{3, 2, 1}, {1, 3, 2}, {2, 1, 3}} {
+		f = write(prios[0], prios[1], prios[2])
+		e.MustRun(0, "sync", "-f", f, "--yes")
+		if out := e.MustRun(0, "diff", "-f", f); !strings.Contains(out, "No changes") {
+			t.Errorf("priorities %v, diff after one sync:\n%s", prios, out)
+		}
+	}
+}
