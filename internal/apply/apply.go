@@ -48,6 +48,10 @@ type Targets struct {
 	// Progress, when set, is called as each change finishes, one call at
 	// a time.
 	Progress func(Result)
+	// Grace is how long a change already started may still take once ctx
+	// ends (default 15s): an interrupt starts nothing new but lets the
+	// requests in flight finish, so the report can say what was applied.
+	Grace time.Duration
 }
 
 // Status is how a change ended.
@@ -77,6 +81,22 @@ func (r Result) Err() error { return r.err }
 // ErrInterrupted marks changes not started because the context ended.
 var ErrInterrupted = errors.New("not started: interrupted")
 
+// defaultGrace is Targets.Grace when unset: well inside the 30 seconds
+// Kubernetes waits between SIGTERM and SIGKILL.
+const defaultGrace = 15 * time.Second
+
+// inFlight returns the context a started change runs with: it ends grace
+// after ctx does, not at once, so that a request cut off midway does not
+// leave the report unsure whether it was applied.
+func inFlight(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		timer := time.AfterFunc(grace, cancel)
+		context.AfterFunc(run, func() { timer.Stop() })
+	})
+	return run, func() { stop(); cancel() }
+}
+
 // Execute applies the plan's pending changes and returns one Result per
 // change, in plan order.
 func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
@@ -89,6 +109,10 @@ func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
 		limit = 8
 	}
 	sem := make(chan struct{}, limit)
+	grace := t.Grace
+	if grace <= 0 {
+		grace = defaultGrace
+	}
 
 	// progress serialises the Progress calls: changes finish concurrently,
 	// and a callback that prints must not interleave.
@@ -159,9 +183,15 @@ func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
 						continue
 					}
 					began := time.Now()
-					err := apply(ctx, c, t)
+					run, done := inFlight(ctx, grace)
+					err := apply(run, c, t)
+					cut := run.Err() != nil // the grace ran out
+					done()
 					<-sem
 					r := Result{Key: c.Key, Action: c.Action, Status: Applied, Implicit: c.Implicit, Duration: time.Since(began)}
+					if err != nil && cut {
+						err = fmt.Errorf("interrupted: still in flight %s after the interrupt, so cut off (it may or may not have been applied; sync again converges): %w", grace, err)
+					}
 					if err != nil {
 						r.Status, r.Error, r.err = Failed, err.Error(), err
 					}
