@@ -138,7 +138,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		fmt.Fprintln(progress)
 	}
 	results := apply.Execute(ctx, p.plan, apply.Targets{
-		Prefect: p.client, Kubernetes: kubeTarget(p.kube), SecretData: p.desired.SecretData,
+		Prefect: settle(p.client), Kubernetes: kubeTarget(p.kube), SecretData: p.desired.SecretData,
 		AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
 		Progress: func(r apply.Result) { fmt.Fprintln(progress, render.ResultLine(r, render.Style{Color: ios.Color})) },
 	})
