@@ -102,8 +102,14 @@ func (c *checker) prefectName(p Path, what, name string) {
 	if i := strings.IndexAny(name, "/%&><"); i >= 0 {
 		c.add(p, "%s name %q contains %q; Prefect does not allow / %% & > < in names", what, name, name[i:i+1])
 	}
+	if strings.ContainsAny(name, "\n") {
+		c.add(p, "%s name %q contains a line break; Prefect creates such a %s but then cannot find it by name, so it could never be updated or deleted", what, name, what)
+	}
 	if what == "pool" && strings.HasPrefix(strings.ToLower(name), "prefect") {
 		c.add(p, "pool names starting with \"prefect\" are reserved by Prefect")
+	}
+	if what == "pool" && name != "" && strings.Trim(name, "' \"") == "" {
+		c.add(p, "pool name %q is only spaces and quotes; Prefect refuses it as empty", name)
 	}
 }
 

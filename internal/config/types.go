@@ -80,8 +80,8 @@ type ExternalObject struct {
 
 // Pool is a Prefect work pool.
 type Pool struct {
-	// Work pool name. Cannot contain / % & > < and cannot start with "prefect".
-	Name string `json:"name" jsonschema:"minLength=1"`
+	// Work pool name, at most 150 characters. Cannot contain / % & > < or a line break, cannot start with "prefect", and cannot be only spaces and quotes.
+	Name string `json:"name" jsonschema:"minLength=1,maxLength=150"`
 	// Worker type. `kubernetes` and `process` have embedded default templates; other types need `baseJobTemplate`. Changing the type of an existing pool replaces it (delete and create), which `sync` does only with --allow-replace.
 	Type string `json:"type" jsonschema:"minLength=1,example=kubernetes,example=process,example=docker"`
 	// Human-readable description of the pool.
@@ -108,8 +108,8 @@ type BaseJobTemplate struct {
 
 // Queue is a work queue of a pool.
 type Queue struct {
-	// Queue name, unique within the pool.
-	Name string `json:"name" jsonschema:"minLength=1"`
+	// Queue name, unique within the pool, at most 150 characters. Cannot contain / % & > < or a line break.
+	Name string `json:"name" jsonschema:"minLength=1,maxLength=150"`
 	// Human-readable description of the queue.
 	Description *string `json:"description,omitempty"`
 	// Priority within the pool: 1 is served first. Unique within the pool.
