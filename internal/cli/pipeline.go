@@ -234,7 +234,9 @@ func refuseEmptying(p *plan.Plan, owned func(state.Key) bool) error {
 		switch {
 		case c.Action == plan.Delete:
 			deletes++
-		case owned(c.Key):
+		case owned(c.Key) && c.Action != plan.Orphan:
+			// A pool kept only because it holds queues made by hand
+			// does not make the file a right one.
 			kept++
 		}
 	}

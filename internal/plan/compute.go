@@ -123,10 +123,30 @@ func (c *computer) pools() {
 		c.add(Change{Key: key, Action: action, Pool: d, Fields: fields, Patch: patch, Unowned: unowned, Fingerprint: l.Updated})
 	}
 	for _, name := range sortedPools(c.live) {
-		if _, ok := c.desired.Pools[name]; !ok {
-			c.leftover(state.PoolKey(name), c.live.Pools[name].Updated)
+		if _, ok := c.desired.Pools[name]; ok {
+			continue
+		}
+		key := state.PoolKey(name)
+		if held := c.foreignQueues(name); len(held) > 0 && c.owned(key) {
+			// Deleting the pool would delete queues the set does not own.
+			c.add(Change{Key: key, Action: Orphan, Fingerprint: c.live.Pools[name].Updated,
+				Reason: fmt.Sprintf("kept, even with --prune: it holds queues set %q does not own (%s), which deleting the pool would delete", c.opts.Set, strings.Join(held, ", "))})
+			continue
+		}
+		c.leftover(key, c.live.Pools[name].Updated)
+	}
+}
+
+// foreignQueues names the queues of a live pool that the set does not own,
+// its default queue aside.
+func (c *computer) foreignQueues(pool string) []string {
+	var out []string
+	for _, q := range c.live.QueuesOf(pool) {
+		if q.Name != DefaultQueue && !c.owned(state.QueueKey(pool, q.Name)) {
+			out = append(out, fmt.Sprintf("%q", q.Name))
 		}
 	}
+	return out
 }
 
 func (c *computer) queues() {
