@@ -234,7 +234,17 @@ func (c *computer) objects() {
 	}
 	state.SortKeys(gone)
 	for _, k := range gone {
-		c.leftover(k, c.live.Objects[k].GetResourceVersion())
+		l := c.live.Objects[k]
+		if l.GetDeletionTimestamp() != nil {
+			// Deleted already, waiting for its finalizers (a Namespace
+			// emptying itself, a PersistentVolumeClaim still mounted):
+			// there is nothing left to do.
+			continue
+		}
+		c.leftover(k, l.GetResourceVersion())
+		if n := len(c.changes); n > 0 && k.Kind == "Namespace" && k.Group == "" && c.changes[n-1].Key == k && c.changes[n-1].Action == Delete {
+			c.changes[n-1].Reason = "deletes everything in the namespace with it, objects of other owners included"
+		}
 	}
 }
 
