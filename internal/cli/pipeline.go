@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -169,10 +170,19 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	}
 	var kr *kubeRead
 	kubeDone := make(chan result, 1)
-	if !f.SkipKubernetes && usesKubernetes(file) {
+	// A file that no longer declares any Kubernetes object but keeps its
+	// kubernetes section may have emptied the set there: a prune reads
+	// the cluster to find what the set still owns.
+	readKube := !f.SkipKubernetes && usesKubernetes(file)
+	pruneOnly := !readKube && !f.SkipKubernetes && f.Prune && file.Kubernetes != nil
+	noKubeconfig := false
+	if readKube || pruneOnly {
 		go func() {
 			var err error
 			kr, err = readKubernetes(rctx, env, f, file, want)
+			if pruneOnly && errors.Is(err, kube.ErrNoConfig) {
+				noKubeconfig, err = true, nil
+			}
 			kubeDone <- ended(err)
 		}()
 	} else {
@@ -186,6 +196,9 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 		return nil, pres.err
 	case kres.err != nil:
 		return nil, kres.err
+	}
+	if noKubeconfig {
+		fmt.Fprintf(ios.ErrOut, "Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set %q may own are not pruned (--skip-kubernetes says that is intended)\n", file.Set)
 	}
 	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns}
 	var kc KubeClient

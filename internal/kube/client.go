@@ -95,6 +95,9 @@ type Client struct {
 	secrets []string // cut out of error messages
 }
 
+// ErrNoConfig is New's error when there is no kubeconfig at all.
+var ErrNoConfig = errors.New("no Kubernetes configuration")
+
 // New loads the configuration as kubectl does and returns a client.
 func New(opts Options) (*Client, error) {
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: opts.Kubeconfig}
@@ -108,6 +111,9 @@ func New(opts Options) (*Client, error) {
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
 	if err != nil {
+		if clientcmd.IsEmptyConfig(err) {
+			err = fmt.Errorf("%w: %w", ErrNoConfig, err)
+		}
 		return nil, fmt.Errorf("loading the Kubernetes configuration: %w (set --kubeconfig or KUBECONFIG, pick a context with --context, or use --skip-kubernetes)", err)
 	}
 	ctxName := opts.Context
