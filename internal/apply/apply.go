@@ -41,7 +41,8 @@ type Targets struct {
 	Kubernetes Kubernetes
 	// SecretData holds the desired Secrets' values by key.
 	SecretData map[state.Key]map[string][]byte
-	// AllowReplace permits deleting and recreating pools whose type changed.
+	// AllowReplace permits deleting and recreating pools whose type changed
+	// and Kubernetes objects whose immutable fields changed.
 	AllowReplace bool
 	// Concurrency bounds the changes in flight (default 8).
 	Concurrency int
@@ -218,6 +219,14 @@ func apply(ctx context.Context, c plan.Change, t Targets) error {
 		}
 		switch c.Action {
 		case plan.Create, plan.Update:
+			return t.Kubernetes.Apply(ctx, c.Object, t.SecretData[c.Key])
+		case plan.Replace:
+			if !t.AllowReplace {
+				return fmt.Errorf("replacing %s needs --allow-replace", c.Key)
+			}
+			if err := t.Kubernetes.Delete(ctx, c.Key); err != nil {
+				return err
+			}
 			return t.Kubernetes.Apply(ctx, c.Object, t.SecretData[c.Key])
 		case plan.Delete:
 			return t.Kubernetes.Delete(ctx, c.Key)

@@ -30,6 +30,7 @@ type kubeRead struct {
 	client    KubeClient
 	objects   map[state.Key]*unstructured.Unstructured
 	predicted map[state.Key]*unstructured.Unstructured
+	immutable map[state.Key]state.Immutable
 }
 
 // readKubernetes reads the set's live objects and the declared objects that
@@ -65,14 +66,14 @@ func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.Fi
 			existing = append(existing, d)
 		}
 	}
-	predicted, err := kc.Predict(ctx, existing, want.SecretData)
+	predicted, immutable, err := kc.Predict(ctx, existing, want.SecretData)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkExternal(ctx, kc, file); err != nil {
 		return nil, err
 	}
-	return &kubeRead{client: kc, objects: objs, predicted: predicted}, nil
+	return &kubeRead{client: kc, objects: objs, predicted: predicted, immutable: immutable}, nil
 }
 
 // addTo puts the objects read into live and tells the planner which of
@@ -90,6 +91,7 @@ func (r *kubeRead) addTo(live *state.State, set string, opts *plan.Options) {
 		return owned(k)
 	}
 	opts.Predicted = r.predicted
+	opts.Immutable = r.immutable
 }
 
 // checkExternal checks what validate could only take on trust: the objects

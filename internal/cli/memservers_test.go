@@ -304,7 +304,7 @@ func (k *memKube) ReadLive(_ context.Context, _ string, _ []state.Key) (map[stat
 
 // Predict says the server would store the declared object as the live one
 // is, so an applied object is in sync.
-func (k *memKube) Predict(_ context.Context, objs []*unstructured.Unstructured, _ map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, error) {
+func (k *memKube) Predict(_ context.Context, objs []*unstructured.Unstructured, _ map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, map[state.Key]state.Immutable, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	out := map[state.Key]*unstructured.Unstructured{}
@@ -313,7 +313,7 @@ func (k *memKube) Predict(_ context.Context, objs []*unstructured.Unstructured, 
 			out[keyOf(o)] = live.DeepCopy()
 		}
 	}
-	return out, nil
+	return out, nil, nil
 }
 
 func (k *memKube) Get(_ context.Context, key state.Key) (*unstructured.Unstructured, bool, error) {

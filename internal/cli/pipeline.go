@@ -25,7 +25,7 @@ import (
 type KubeClient interface {
 	apply.Kubernetes
 	ReadLive(ctx context.Context, set string, declared []state.Key) (map[state.Key]*unstructured.Unstructured, error)
-	Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, error)
+	Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, map[state.Key]state.Immutable, error)
 	Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error)
 	Stats() map[string]int
 }

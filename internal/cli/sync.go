@@ -91,7 +91,7 @@ any error, a refused plan included.`,
 	}
 	opts.register(cmd.Flags())
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation (required when stdin is not a terminal)")
-	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating pools whose type changed")
+	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating what cannot change in place: pools whose type changed (with their queues), Kubernetes objects whose immutable fields changed (a binding's roleRef, a Secret's type)")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over Kubernetes fields that another field manager owns")
 	cmd.Flags().StringVar(&opts.PlanFile, "plan", "", "apply the plan diff --out saved to `FILE`, refusing if anything changed since")
@@ -115,7 +115,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		return recordOwnership(ctx, p, nil)
 	}
 	if s := p.plan.Summary(); s.Replace > 0 && !opts.AllowReplace {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the plan replaces %d work pool%s (a type change deletes and recreates the pool and its queues); nothing was changed: rerun with --allow-replace to do it", s.Replace, plural(s.Replace))}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the plan replaces %s; nothing was changed: rerun with --allow-replace to do it", replacing(p.plan))}
 	}
 	if !opts.Yes {
 		if !ios.InTTY {
@@ -215,4 +215,28 @@ func kubeTarget(k KubeClient) apply.Kubernetes {
 		return nil
 	}
 	return k
+}
+
+// replacing says what a plan replaces, for the refusal without
+// --allow-replace.
+func replacing(p *plan.Plan) string {
+	pools, objects := 0, 0
+	for _, c := range p.Changes {
+		if c.Action != plan.Replace {
+			continue
+		}
+		if c.Key.System == state.Kubernetes {
+			objects++
+		} else {
+			pools++
+		}
+	}
+	var parts []string
+	if pools > 0 {
+		parts = append(parts, fmt.Sprintf("%d work pool%s (a type change deletes and recreates the pool and its queues)", pools, plural(pools)))
+	}
+	if objects > 0 {
+		parts = append(parts, fmt.Sprintf("%d Kubernetes object%s (fields the server does not change in place: deleted and created again)", objects, plural(objects)))
+	}
+	return strings.Join(parts, " and ")
 }

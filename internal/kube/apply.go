@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -81,12 +83,22 @@ func (c *Client) Delete(ctx context.Context, key state.Key) error {
 // server-side apply dry run (as kubectl diff --server-side does), so that
 // defaulting and admission are the server's. Conflicts are forced in the
 // dry run: the prediction shows the outcome, and sync reports the conflict.
-func (c *Client) Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, error) {
+// An object the server refuses to change in place (a Secret's type, a
+// binding's roleRef, the data of an immutable ConfigMap) is not an error:
+// it is returned in the second map, to be replaced.
+func (c *Client) Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, map[state.Key]state.Immutable, error) {
 	out := map[state.Key]*unstructured.Unstructured{}
+	immutable := map[state.Key]state.Immutable{}
 	var mu sync.Mutex
 	err := forEach(ctx, len(objs), func(ctx context.Context, i int) error {
 		key := state.ObjectKey(objs[i])
 		got, err := c.patch(ctx, objs[i], data[key], true, true)
+		if im, ok := immutableFields(key, err); ok {
+			mu.Lock()
+			immutable[key] = im
+			mu.Unlock()
+			return nil
+		}
 		if err != nil {
 			return fmt.Errorf("dry-run applying %s: %w", key, c.explain(err))
 		}
@@ -95,5 +107,34 @@ func (c *Client) Predict(ctx context.Context, objs []*unstructured.Unstructured,
 		mu.Unlock()
 		return nil
 	})
-	return out, err
+	return out, immutable, err
+}
+
+// immutableFields reports whether err is the server refusing to change
+// fields that are fixed once the object exists, and which. Only kinds whose
+// replacement loses nothing qualify: a PersistentVolumeClaim holds data
+// and a Namespace everything in it, so their refusals stay errors.
+func immutableFields(key state.Key, err error) (state.Immutable, bool) {
+	if err == nil || !apierrors.IsInvalid(err) || key.Kind == "PersistentVolumeClaim" || key.Kind == "Namespace" {
+		return state.Immutable{}, false
+	}
+	var se *apierrors.StatusError
+	if !errors.As(err, &se) || se.ErrStatus.Details == nil || len(se.ErrStatus.Details.Causes) == 0 {
+		return state.Immutable{}, false
+	}
+	im := state.Immutable{}
+	for _, cause := range se.ErrStatus.Details.Causes {
+		if !strings.Contains(cause.Message, "immutable") && !strings.Contains(cause.Message, "cannot change") {
+			return state.Immutable{}, false
+		}
+		// "Invalid value: <the value>: field is immutable": the value is
+		// in the plan already (masked for a Secret), so only the rule.
+		msg := cause.Message
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		im.Fields = append(im.Fields, cause.Field)
+		im.Messages = append(im.Messages, cause.Field+": "+msg)
+	}
+	return im, true
 }

@@ -32,6 +32,9 @@ type Options struct {
 	// server would store (a server-side apply dry run); they are compared
 	// with the live objects instead of the bare manifests.
 	Predicted map[state.Key]*unstructured.Unstructured
+	// Immutable holds the declared Kubernetes objects that exist and that
+	// the server refuses to change in place; they are replaced.
+	Immutable map[state.Key]state.Immutable
 	// Adopt takes over declared objects that exist but the set does not
 	// own, without recreating them. Without it they are Unmanaged: reported
 	// with their differences, never written.
@@ -208,6 +211,10 @@ func (c *computer) objects() {
 			c.add(Change{Key: key, Action: Create, Object: d, Fields: fields})
 			continue
 		}
+		if im, ok := c.opts.Immutable[key]; ok {
+			c.replaceObject(key, d, l, im)
+			continue
+		}
 		want := d
 		if p, ok := c.opts.Predicted[key]; ok {
 			want = p
@@ -246,6 +253,26 @@ func (c *computer) objects() {
 			c.changes[n-1].Reason = "deletes everything in the namespace with it, objects of other owners included"
 		}
 	}
+}
+
+// replaceObject plans a Kubernetes object whose changed fields the server
+// will not change in place: deleted and created again (with
+// --allow-replace), or left alone when the set does not own it.
+func (c *computer) replaceObject(key state.Key, d, l *unstructured.Unstructured, im state.Immutable) {
+	var fields []FieldChange
+	for _, f := range im.Fields {
+		path := strings.Split(f, ".")
+		old, hasOld, _ := unstructured.NestedFieldNoCopy(l.Object, path...)
+		new, hasNew, _ := unstructured.NestedFieldNoCopy(d.Object, path...)
+		diffValues(f, normalize(old), normalize(new), hasOld, hasNew, &fields)
+	}
+	fields = mask(key, fields)
+	if !c.owned(key) && !c.opts.Adopt {
+		c.add(c.unmanaged(Change{Key: key, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion()}, otherSet(l)))
+		return
+	}
+	c.add(Change{Key: key, Action: Replace, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key),
+		Reason: fmt.Sprintf("the server does not change this in place (%s): the object is deleted and created again", strings.Join(im.Messages, "; "))})
 }
 
 func sortedPools(s *state.State) []string {

@@ -168,3 +168,11 @@ func OwnedBy(o *unstructured.Unstructured, set string) bool {
 	l := o.GetLabels()
 	return l[ManagedByLabel] == ManagedByValue && l[SetLabel] == set
 }
+
+// Immutable says why the server refuses to change an existing object in
+// place: the fields, as the server names them ("type", "roleRef"), and its
+// messages. Such an object is replaced (deleted and created again).
+type Immutable struct {
+	Fields   []string
+	Messages []string
+}

@@ -283,3 +283,62 @@ func TestMissingExternalObjectIsNamed(t *testing.T) {
 		t.Fatalf("diff: exit %d, want 1 naming the missing secret and the pool\n%s", code, errOut)
 	}
 }
+
+// Fields the API server does not change in place (a binding's roleRef, a
+// Secret's type) make a replace: shown with the server's reason, refused
+// without --allow-replace, then deleted and created again, and in sync.
+func TestImmutableFieldsAreAReplace(t *testing.T) {
+	e := setup(t)
+	f := e.Example("pools.yaml")
+	e.MustRun(0, "sync", "-f", f, "--yes")
+	ctx := e.ctx()
+	rbac := e.clientset.RbacV1().ClusterRoleBindings()
+	secrets := e.clientset.CoreV1().Secrets("prefect")
+	binding, err := rbac.Get(ctx, "prefect-worker-binding", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := secrets.Get(ctx, "prefect-basic-auth", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	f = e.Example("pools.yaml",
+		"        name: prefect-worker-role\n      subjects:", "        name: view\n      subjects:",
+		"    - name: prefect-basic-auth\n", "    - name: prefect-basic-auth\n      type: example.com/basic-auth\n")
+	out := e.MustRun(2, "diff", "-f", f)
+	for _, want := range []string{
+		`-/+ ClusterRoleBinding "prefect-worker-binding" will be replaced`,
+		`roleRef.name: "prefect-worker-role" → "view"`,
+		"(roleRef: field is immutable)",
+		`-/+ Secret "prefect/prefect-basic-auth" will be replaced`,
+		`type: "Opaque" → "example.com/basic-auth"`,
+		"(type: field is immutable)",
+		"0 to create, 0 to update, 2 to replace, 0 to delete",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+	code, _, errOut := e.Run("sync", "-f", f, "--yes")
+	if code != 1 || !strings.Contains(errOut, "replaces 2 Kubernetes objects") || !strings.Contains(errOut, "--allow-replace") {
+		t.Errorf("sync without --allow-replace: exit %d\n%s", code, errOut)
+	}
+	if b, err := rbac.Get(ctx, "prefect-worker-binding", metav1.GetOptions{}); err != nil || b.UID != binding.UID {
+		t.Errorf("the refused sync changed the binding: %v", err)
+	}
+
+	out = e.MustRun(0, "sync", "-f", f, "--yes", "--allow-replace")
+	if !strings.Contains(out, `ClusterRoleBinding "prefect-worker-binding": replaced`) {
+		t.Errorf("sync --allow-replace:\n%s", out)
+	}
+	e.MustRun(0, "diff", "-f", f)
+	b, err := rbac.Get(ctx, "prefect-worker-binding", metav1.GetOptions{})
+	if err != nil || b.UID == binding.UID || b.RoleRef.Name != "view" {
+		t.Errorf("binding after the replace: %v %+v", err, b)
+	}
+	s, err := secrets.Get(ctx, "prefect-basic-auth", metav1.GetOptions{})
+	if err != nil || s.UID == secret.UID || s.Type != "example.com/basic-auth" || string(s.Data["auth-string"]) != canary {
+		t.Errorf("secret after the replace: %v type %q, value kept %v", err, s.Type, err == nil && string(s.Data["auth-string"]) == canary)
+	}
+}
