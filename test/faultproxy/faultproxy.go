@@ -106,12 +106,18 @@ type Event struct {
 	After bool
 	// Status is the server's status when the request was forwarded.
 	Status int
+	// Err is why forwarding failed (the proxy then answers 502 itself,
+	// which is not counted as a fault).
+	Err string
 }
 
 func (e Event) String() string {
 	s := e.Method + " " + e.Path
 	if e.Status != 0 {
 		s += " -> " + strconv.Itoa(e.Status)
+	}
+	if e.Err != "" {
+		s += " (forwarding failed: " + e.Err + ")"
 	}
 	if e.Fault != "" {
 		when := "before forwarding"
@@ -134,12 +140,13 @@ type Proxy struct {
 	closed   chan struct{}
 	closeMu  sync.Once
 
-	mu       sync.Mutex
-	rng      *rand.Rand
-	rate     float64
-	counts   map[Kind]int
-	requests int
-	events   []Event
+	mu        sync.Mutex
+	rng       *rand.Rand
+	rate      float64
+	counts    map[Kind]int
+	requests  int
+	events    []Event
+	forwarded []Event
 }
 
 // Start starts a proxy on 127.0.0.1 on a free port.
@@ -169,11 +176,10 @@ func Start(opts Options) (*Proxy, error) {
 		opts.HangMax = 2 * time.Minute
 	}
 	if opts.Transport == nil {
-		opts.Transport = &http.Transport{
-			Proxy:           nil,
-			MaxIdleConns:    64,
-			IdleConnTimeout: 3 * time.Second,
-		}
+		// A connection per request: a kept-alive connection that the
+		// server closes as a request goes out would fail that request
+		// with a fault nobody chose.
+		opts.Transport = &http.Transport{DisableKeepAlives: true}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -276,6 +282,27 @@ func (p *Proxy) Events() []Event {
 	return append([]Event(nil), p.events...)
 }
 
+// Forwarded returns the requests that reached the server, in the order its
+// answers came back, each recorded as soon as it did: before the client
+// sees the answer or the fault that replaces it.
+func (p *Proxy) Forwarded() []Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]Event(nil), p.forwarded...)
+}
+
+// ForwardErrors returns the requests the proxy could not forward, one line
+// each (the client got the proxy's own 502, or had gone away).
+func (p *Proxy) ForwardErrors() []string {
+	var out []string
+	for _, e := range p.Events() {
+		if e.Err != "" {
+			out = append(out, e.String())
+		}
+	}
+	return out
+}
+
 // Faults returns the events that carry a fault, one line each.
 func (p *Proxy) Faults() []string {
 	var out []string
@@ -355,11 +382,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case Status500, Status502, Status503:
 			code, _ := strconv.Atoi(string(d.fault))
 			done()
-			page(w, code, nil)
+			page(w, code, nil, injected)
 			return
 		case TooManyRequests:
 			done()
-			page(w, http.StatusTooManyRequests, http.Header{"Retry-After": {strconv.Itoa(p.opts.RetryAfter)}})
+			page(w, http.StatusTooManyRequests, http.Header{"Retry-After": {strconv.Itoa(p.opts.RetryAfter)}}, injected)
 			return
 		case Hang:
 			p.hang(r)
@@ -379,12 +406,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	resp, respBody, err := p.forward(r, body)
 	if err != nil {
-		ev.Status = -1
+		ev.Err = err.Error()
 		done()
-		page(w, http.StatusBadGateway, nil) // the proxy's own
+		page(w, http.StatusBadGateway, nil, "faultproxy could not reach the server") // not a fault
 		return
 	}
 	ev.Status = resp.StatusCode
+	p.mu.Lock()
+	p.forwarded = append(p.forwarded, ev)
+	p.mu.Unlock()
 	switch {
 	case d.fault == Reset:
 		done()
@@ -393,7 +423,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case d.fault == Status500 || d.fault == Status502:
 		code, _ := strconv.Atoi(string(d.fault))
 		done()
-		page(w, code, nil)
+		page(w, code, nil, injected)
 		return
 	case d.fault == Hang:
 		p.hang(r)
@@ -464,15 +494,17 @@ func (p *Proxy) hang(r *http.Request) {
 	}
 }
 
+const injected = "injected by faultproxy"
+
 // page answers with a status and a small HTML page, as a load balancer does.
-func page(w http.ResponseWriter, code int, h http.Header) {
+func page(w http.ResponseWriter, code int, h http.Header, note string) {
 	for k, vs := range h {
 		w.Header()[k] = vs
 	}
 	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(code)
-	fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1><p>injected by faultproxy</p></body></html>\n",
-		code, http.StatusText(code), code, http.StatusText(code))
+	fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><h1>%d %s</h1><p>%s</p></body></html>\n",
+		code, http.StatusText(code), code, http.StatusText(code), note)
 }
 
 // reset closes the client's connection with a TCP RST.

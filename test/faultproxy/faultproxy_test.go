@@ -164,6 +164,9 @@ func TestReset(t *testing.T) {
 	if p.Counts()[Reset] != 10 {
 		t.Errorf("counts %v", p.Counts())
 	}
+	if got := len(p.Forwarded()); got != after {
+		t.Errorf("%d requests recorded as forwarded, %d reached the backend", got, after)
+	}
 }
 
 func TestCutOff(t *testing.T) {
@@ -375,5 +378,19 @@ func TestBadOptions(t *testing.T) {
 			p.Close()
 			t.Errorf("Start(%+v) accepted", o)
 		}
+	}
+}
+
+func TestUnreachableUpstreamIsNotAFault(t *testing.T) {
+	b := newBackend(t, false)
+	url := b.URL
+	b.Close()
+	p := start(t, Options{Upstream: url, Rate: 0})
+	resp, body, err := get(t, client(5*time.Second), p.URL()+"/x")
+	if err != nil || resp.StatusCode != 502 || !strings.Contains(body, "could not reach") {
+		t.Fatalf("%v %v %q", resp, err, body)
+	}
+	if p.Injected() != 0 || len(p.ForwardErrors()) != 1 {
+		t.Errorf("injected %d, forward errors %q", p.Injected(), p.ForwardErrors())
 	}
 }
