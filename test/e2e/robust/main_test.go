@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 	"testing"
@@ -62,7 +61,7 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run())
 	}
-	tb := &mainTB{}
+	tb := &servers.MainTB{Prefix: "robust e2e: "}
 	began := time.Now()
 	dir, err := os.MkdirTemp("", "prefect-apply-robust-")
 	if err != nil {
@@ -85,14 +84,14 @@ func TestMain(m *testing.M) {
 	}()
 	wg.Wait()
 	if binary == "" || sharedPf == nil || sharedKube == nil {
-		startErr = tb.messages()
+		startErr = tb.Messages()
 	} else {
 		fmt.Fprintf(os.Stderr, "robust e2e: binary built, Prefect at %s and kube-apiserver at %s ready in %s\n",
 			sharedPf.URL, sharedKube.Host, time.Since(began).Round(time.Millisecond))
 	}
 	code := m.Run()
 	printFigures()
-	tb.runCleanups()
+	tb.RunCleanups()
 	os.RemoveAll(dir)
 	if tb.Failed() && code == 0 {
 		code = 1
@@ -124,66 +123,4 @@ func shared(t *testing.T) (string, *servers.Prefect, *servers.Kube) {
 		t.Fatalf("the shared binary or servers are missing:\n%s", startErr)
 	}
 	return binary, sharedPf, sharedKube
-}
-
-// mainTB lets TestMain use the servers package, which wants a testing.TB.
-// Fatal ends the calling goroutine, as it does in a test.
-type mainTB struct {
-	testing.TB // nil: any other method panics
-	mu         sync.Mutex
-	failed     bool
-	log        []string
-	cleanups   []func()
-}
-
-func (m *mainTB) Helper()      {}
-func (m *mainTB) Name() string { return "TestMain" }
-func (m *mainTB) Failed() bool { m.mu.Lock(); defer m.mu.Unlock(); return m.failed }
-func (m *mainTB) Cleanup(f func()) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.cleanups = append(m.cleanups, f)
-}
-func (m *mainTB) Log(args ...any)                   { m.logf("%s", fmt.Sprint(args...)) }
-func (m *mainTB) Logf(format string, args ...any)   { m.logf(format, args...) }
-func (m *mainTB) Error(args ...any)                 { m.fail("%s", fmt.Sprint(args...)) }
-func (m *mainTB) Errorf(format string, args ...any) { m.fail(format, args...) }
-func (m *mainTB) Fatal(args ...any)                 { m.fail("%s", fmt.Sprint(args...)); runtime.Goexit() }
-func (m *mainTB) Fatalf(format string, args ...any) { m.fail(format, args...); runtime.Goexit() }
-func (m *mainTB) Skip(args ...any)                  { m.fail("%s", fmt.Sprint(args...)); runtime.Goexit() }
-func (m *mainTB) Skipf(format string, args ...any)  { m.fail(format, args...); runtime.Goexit() }
-
-func (m *mainTB) logf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	m.mu.Lock()
-	m.log = append(m.log, msg)
-	m.mu.Unlock()
-}
-
-func (m *mainTB) fail(format string, args ...any) {
-	m.mu.Lock()
-	m.failed = true
-	m.mu.Unlock()
-	m.logf(format, args...)
-	fmt.Fprintln(os.Stderr, "robust e2e:", fmt.Sprintf(format, args...))
-}
-
-func (m *mainTB) messages() string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := ""
-	for _, l := range m.log {
-		out += l + "\n"
-	}
-	return out
-}
-
-func (m *mainTB) runCleanups() {
-	m.mu.Lock()
-	fs := m.cleanups
-	m.cleanups = nil
-	m.mu.Unlock()
-	for i := len(fs) - 1; i >= 0; i-- {
-		fs[i]()
-	}
 }
