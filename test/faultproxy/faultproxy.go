@@ -44,9 +44,10 @@ const (
 	// server's work is done, its answer lost).
 	Reset Kind = "reset"
 	// Status500, Status502 and Status503 answer with that status and a
-	// small HTML page, as a load balancer does. 503 (like 429) is sent
-	// instead of forwarding: the server did nothing. 500 and 502 are sent
-	// before forwarding or in place of the server's answer.
+	// small HTML page, as a load balancer does, either instead of
+	// forwarding (the server did nothing) or in place of the server's
+	// answer (the server did the work; a client that takes a 503 for "not
+	// done" and sends a create again finds it done).
 	Status500 Kind = "500"
 	Status502 Kind = "502"
 	Status503 Kind = "503"
@@ -342,7 +343,7 @@ func (p *Proxy) decide(r *http.Request) decision {
 	}
 	d := decision{fault: p.opts.Faults[p.rng.IntN(len(p.opts.Faults))]}
 	switch d.fault {
-	case Reset, Status500, Status502, Hang:
+	case Reset, Status500, Status502, Status503, Hang:
 		d.after = p.rng.IntN(2) == 1
 	case Latency:
 		l := p.opts.Latency
@@ -420,7 +421,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		done()
 		reset(w)
 		return
-	case d.fault == Status500 || d.fault == Status502:
+	case d.fault == Status500 || d.fault == Status502 || d.fault == Status503:
 		code, _ := strconv.Atoi(string(d.fault))
 		done()
 		page(w, code, nil, injected)

@@ -6,8 +6,10 @@
 // read directly, hold every declared object once, with the file's values;
 // and no secret shows in any output or saved plan.
 //
-// The short version runs by default; PREFECT_APPLY_SOAK=1 runs many seeds
-// per fault kind and logs a table of figures (go test -v shows it).
+// The short version runs by default (12 pools, one seed per fault kind);
+// PREFECT_APPLY_SOAK=1 runs 24 pools and PREFECT_APPLY_SOAK_SEEDS (default
+// 8) seeds per fault kind, and prints a table of figures (go test -v
+// shows it). FAULTS_VERBOSE=1 logs every injected fault of every scenario.
 package faults
 
 import (
@@ -19,7 +21,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,10 +49,12 @@ type world struct {
 	auth string
 	// secret is the canary prefix of the Secrets' values.
 	secret string
-	// deleting is held for writing while a soak removes a finished set's
-	// pools, and for reading by every scenario: prefect-apply pages
-	// through pools and queues by offset, and a deletion between two pages
-	// hides objects from the read (see the report of this package's soak).
+	// deleting is held for writing while objects are deleted behind
+	// prefect-apply's back (a soak removing a finished set's pools, the
+	// verifier's own check), and for reading by every scenario:
+	// prefect-apply pages through pools and queues by offset, and a
+	// deletion between two of its pages hides an object from its read, so
+	// that diff then plans to create it.
 	deleting sync.RWMutex
 }
 
@@ -65,17 +68,24 @@ func canary(prefix string) string {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("skipping the fault matrix against the real servers in -short mode")
+	}
 	w := &world{auth: canary("faults:CANARY-auth-"), secret: canary("CANARY-secret-")}
+	// The two servers start side by side; a testing.TB that may end its
+	// own goroutine starts the API server.
+	kt := &servers.MainTB{Prefix: "faults: "}
+	t.Cleanup(kt.RunCleanups)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { // the two servers start side by side
+	go func() {
 		defer wg.Done()
-		w.kube = servers.StartKube(t)
+		w.kube = servers.StartKube(kt)
 	}()
 	w.prefect = servers.StartPrefect(t, servers.PrefectOptions{AuthString: w.auth})
 	wg.Wait()
-	if t.Failed() || w.kube == nil {
-		t.FailNow()
+	if kt.Failed() || w.kube == nil {
+		t.Fatalf("starting kube-apiserver:\n%s", kt.Messages())
 	}
 	cfg, err := clientcmd.BuildConfigFromFlags("", w.kube.Kubeconfig)
 	if err != nil {
@@ -193,7 +203,9 @@ func (p *proxies) counts() map[faultproxy.Kind]int {
 	return out
 }
 
-// prefectTimeout is PREFECT_API_REQUEST_TIMEOUT under faults, in seconds.
+// prefectTimeout is PREFECT_API_REQUEST_TIMEOUT under hangs, in seconds.
+// Lower, the server's own queueing of concurrent creates (one process on
+// SQLite, on a busy machine) times requests out.
 const prefectTimeout = "5"
 
 // kubeHang bounds a hang in front of the API server.
@@ -210,7 +222,7 @@ type settings struct {
 
 func soak() bool { return os.Getenv("PREFECT_APPLY_SOAK") == "1" }
 
-func testSettings(t *testing.T) settings {
+func testSettings() settings {
 	// The short version keeps to about two minutes: the Prefect server
 	// (one process on SQLite) takes 0.1 to 0.3 s per write, and a pool
 	// costs five writes or so per revision.
@@ -241,7 +253,7 @@ func rateFor(seed uint64) float64 { return []float64{0.1, 0.05, 0.02}[seed%3] }
 // TestSyncUnderFaults is the fault matrix: every fault kind, seeded runs.
 func TestSyncUnderFaults(t *testing.T) {
 	w := newWorld(t)
-	set := testSettings(t)
+	set := testSettings()
 	var all []*figures
 	// Two fault kinds at a time: one kind's waits (timeouts, Retry-After,
 	// latency) leave the servers time for the other's requests.
@@ -284,13 +296,4 @@ func TestSyncUnderFaults(t *testing.T) {
 	} else {
 		t.Log("\n" + table(all))
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
