@@ -41,6 +41,13 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./internal/config -run '^$$' -fuzz FuzzValidate -fuzztime $(FUZZTIME)
 
+# The long reliability runs (faults, interrupts, races, pipeline fuzzing)
+# against the real servers, with their figures; see hack/soak.sh for the
+# SOAK_* knobs and README.md "Reliability".
+.PHONY: soak
+soak: tools
+	bash hack/soak.sh
+
 demo: build
 	bash hack/demo.sh
 
