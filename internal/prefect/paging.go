@@ -2,6 +2,7 @@ package prefect
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 )
@@ -13,22 +14,59 @@ const pageSize = 200
 // maxPages stops a server that ignores "offset" from paging forever.
 const maxPages = 10_000
 
+// maxRestarts bounds how often a listing starts again because the list
+// changed while it was read.
+const maxRestarts = 3
+
+// errShifted is a listing that kept changing under the reader: a page did
+// not start with the object the previous page ended with.
+var errShifted = errors.New("the list changed while it was read page by page")
+
 // listAll sends a read-only filter POST page by page (limit, offset) until a
-// page comes back short, so reading N objects costs ceil((N+1)/200) requests.
-func listAll[T any](ctx context.Context, c *Client, cl call, filter map[string]any) ([]T, error) {
+// page comes back short. Pages overlap by one object when id is given: an
+// object created or deleted before the page boundary while the pages are
+// read shifts the rest by one, which offsets alone would turn into an
+// object read twice or, worse, one never seen. The overlap shows the shift,
+// and the listing starts again (up to maxRestarts times; then errShifted).
+// Reading N objects costs ceil((N+1)/200) requests without id, about
+// ceil(N/199) with it. id must name an object uniquely and stably; nil
+// (for lists ordered by something that moves, like heartbeats) turns the
+// check off.
+func listAll[T any](ctx context.Context, c *Client, cl call, filter map[string]any, id func(*T) string) ([]T, error) {
 	cl.retry = true // a filter POST reads only
+	for restart := 0; ; restart++ {
+		all, err := listOnce(ctx, c, cl, filter, id)
+		if !errors.Is(err, errShifted) || restart == maxRestarts {
+			return all, err
+		}
+	}
+}
+
+func listOnce[T any](ctx context.Context, c *Client, cl call, filter map[string]any, id func(*T) string) ([]T, error) {
 	var all []T
+	offset := 0
 	for page := 0; page < maxPages; page++ {
-		body := map[string]any{"limit": pageSize, "offset": page * pageSize}
+		body := map[string]any{"limit": pageSize, "offset": offset}
 		maps.Copy(body, filter)
 		cl.body = body
 		var items []T
 		if err := c.do(ctx, cl, &items); err != nil {
 			return nil, err
 		}
+		n := len(items)
+		if page > 0 && id != nil {
+			if n == 0 || id(&items[0]) != id(&all[len(all)-1]) {
+				return nil, fmt.Errorf("%s %s: %w", cl.op, cl.obj, errShifted)
+			}
+			items = items[1:]
+		}
 		all = append(all, items...)
-		if len(items) < pageSize {
+		if n < pageSize {
 			return all, nil
+		}
+		offset = len(all)
+		if id != nil {
+			offset-- // the overlap
 		}
 	}
 	return nil, fmt.Errorf("%s %s: more than %d pages; the server seems to ignore the offset", cl.op, cl.obj, maxPages)

@@ -45,7 +45,7 @@ func poolObject(name string) string { return fmt.Sprintf("work pool %q", name) }
 // ListPools reads every work pool, 200 per request.
 func (c *Client) ListPools(ctx context.Context) ([]*state.Pool, error) {
 	raw, err := listAll[poolJSON](ctx, c, call{method: "POST", route: "work_pools/filter",
-		op: "listing", obj: "work pools"}, nil)
+		op: "listing", obj: "work pools"}, nil, func(p *poolJSON) string { return p.ID })
 	if err != nil {
 		return nil, err
 	}

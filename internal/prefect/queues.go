@@ -51,7 +51,10 @@ func (c *Client) ListQueues(ctx context.Context) ([]*state.Queue, error) {
 // pool, where names are unique. pools may be nil; it is read when needed.
 func (c *Client) listQueues(ctx context.Context, pools []*state.Pool) ([]*state.Queue, error) {
 	raw, err := listAll[queueJSON](ctx, c, call{method: "POST", route: "work_queues/filter",
-		op: "listing", obj: "work queues"}, nil)
+		op: "listing", obj: "work queues"}, nil, queueID)
+	if errors.Is(err, errShifted) {
+		return c.listQueuesByPool(ctx, pools)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +78,7 @@ func (c *Client) listQueuesByPool(ctx context.Context, pools []*state.Pool) ([]*
 	var raw []queueJSON
 	for _, p := range pools {
 		qs, err := listAll[queueJSON](ctx, c, call{method: "POST", route: "work_pools/{}/queues/filter",
-			names: []string{p.Name}, op: "listing", obj: "work queues of " + poolObject(p.Name)}, nil)
+			names: []string{p.Name}, op: "listing", obj: "work queues of " + poolObject(p.Name)}, nil, queueID)
 		if err != nil {
 			return nil, err
 		}
@@ -152,3 +155,5 @@ func (c *Client) DeleteQueue(ctx context.Context, pool, name string) error {
 	}
 	return err
 }
+
+func queueID(q *queueJSON) string { return q.ID }

@@ -2,6 +2,7 @@ package prefect
 
 import (
 	"context"
+	"errors"
 	"sort"
 	"time"
 )
@@ -29,7 +30,10 @@ type QueueStatus struct {
 // twice (the server orders by name only) makes it read pool by pool.
 func (c *Client) ListQueueStatus(ctx context.Context, pools []string) ([]QueueStatus, error) {
 	all, err := listAll[QueueStatus](ctx, c, call{method: "POST", route: "work_queues/filter",
-		op: "listing", obj: "work queues"}, nil)
+		op: "listing", obj: "work queues"}, nil, statusID)
+	if errors.Is(err, errShifted) {
+		all, err = c.queueStatusByPool(ctx, pools)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +80,7 @@ func (c *Client) queueStatusByPool(ctx context.Context, pools []string) ([]Queue
 	var all []QueueStatus
 	for _, p := range pools {
 		qs, err := listAll[QueueStatus](ctx, c, call{method: "POST", route: "work_pools/{}/queues/filter",
-			names: []string{p}, op: "listing", obj: "work queues of " + poolObject(p)}, nil)
+			names: []string{p}, op: "listing", obj: "work queues of " + poolObject(p)}, nil, statusID)
 		if IsNotFound(err) {
 			continue
 		}
@@ -97,3 +101,5 @@ func priorityOf(q QueueStatus) int {
 	}
 	return *q.Priority
 }
+
+func statusID(q *QueueStatus) string { return q.ID }

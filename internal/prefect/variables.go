@@ -119,7 +119,7 @@ func (c *Client) ListVariables(ctx context.Context, namePrefix string) ([]Variab
 		obj = fmt.Sprintf("variables named %q...", namePrefix)
 	}
 	all, err := listAll[Variable](ctx, c, call{method: "POST", route: "variables/filter",
-		op: "listing", obj: obj}, filter)
+		op: "listing", obj: obj}, filter, func(v *Variable) string { return v.ID })
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ type Worker struct {
 // heartbeat first.
 func (c *Client) ListWorkers(ctx context.Context, pool string) ([]Worker, error) {
 	out, err := listAll[Worker](ctx, c, call{method: "POST", route: "work_pools/{}/workers/filter",
-		names: []string{pool}, op: "listing", obj: "workers of " + poolObject(pool)}, nil)
+		names: []string{pool}, op: "listing", obj: "workers of " + poolObject(pool)}, nil, nil) // ordered by heartbeat, which moves
 	if err != nil {
 		return nil, err
 	}
