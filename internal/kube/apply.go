@@ -51,7 +51,9 @@ func (c *Client) patch(ctx context.Context, obj *unstructured.Unstructured, data
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	return c.resource(kd, key.Namespace).Patch(ctx, key.Name, types.ApplyPatchType, body, opts)
+	return retried(ctx, c, func() (*unstructured.Unstructured, error) {
+		return c.resource(kd, key.Namespace).Patch(ctx, key.Name, types.ApplyPatchType, body, opts)
+	})
 }
 
 // Apply server-side applies an object under the prefect-apply field
@@ -72,7 +74,9 @@ func (c *Client) Delete(ctx context.Context, key state.Key) error {
 		return err
 	}
 	policy := metav1.DeletePropagationBackground
-	err = c.resource(kd, key.Namespace).Delete(ctx, key.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
+	_, err = retried(ctx, c, func() (struct{}, error) {
+		return struct{}{}, c.resource(kd, key.Namespace).Delete(ctx, key.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
+	})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s: %w", key, c.explain(err))
 	}

@@ -81,6 +81,8 @@ type Options struct {
 	// QPS and Burst bound the request rate (defaults 100 and 500).
 	QPS   float32
 	Burst int
+	// Sleep waits between attempts (tests record instead); nil sleeps.
+	Sleep func(context.Context, time.Duration) error
 }
 
 // Client talks to one cluster.
@@ -93,6 +95,7 @@ type Client struct {
 	Context string
 	timeout time.Duration
 	secrets []string // cut out of error messages
+	sleep   func(context.Context, time.Duration) error
 }
 
 // ErrNoConfig is New's error when there is no kubeconfig at all.
@@ -154,8 +157,12 @@ func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, 
 	if err != nil {
 		return nil, fmt.Errorf("creating the Kubernetes client: %w", err)
 	}
+	sleep := opts.Sleep
+	if sleep == nil {
+		sleep = sleepCtx
+	}
 	return &Client{dyn: dyn, force: opts.ForceConflicts, counter: cnt, Host: cfg.Host, Context: contextName,
-		timeout: cfg.Timeout, secrets: credentials(cfg)}, nil
+		timeout: cfg.Timeout, secrets: credentials(cfg), sleep: sleep}, nil
 }
 
 // Stats returns the requests sent so far by verb and resource.
@@ -175,7 +182,9 @@ func (c *Client) Get(ctx context.Context, key state.Key) (*unstructured.Unstruct
 	if err != nil {
 		return nil, false, err
 	}
-	obj, err := c.resource(kd, key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
+	obj, err := retried(ctx, c, func() (*unstructured.Unstructured, error) {
+		return c.resource(kd, key.Namespace).Get(ctx, key.Name, metav1.GetOptions{})
+	})
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil
 	}

@@ -29,7 +29,7 @@ func hostileClient(t *testing.T, handler http.HandlerFunc, timeout time.Duration
 	t.Helper()
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
-	c, err := NewForConfig(&rest.Config{Host: srv.URL, BearerToken: hostileToken, Timeout: timeout}, "hostile", Options{})
+	c, err := NewForConfig(&rest.Config{Host: srv.URL, BearerToken: hostileToken, Timeout: timeout}, "hostile", Options{Sleep: func(context.Context, time.Duration) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

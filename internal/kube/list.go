@@ -29,7 +29,7 @@ func (c *Client) List(ctx context.Context, kind state.Key, namespace string) ([]
 	var out []*unstructured.Unstructured
 	opts := metav1.ListOptions{Limit: 500}
 	for {
-		list, err := ri.List(ctx, opts)
+		list, err := retried(ctx, c, func() (*unstructured.UnstructuredList, error) { return ri.List(ctx, opts) })
 		if err != nil {
 			return nil, fmt.Errorf("listing %ss: %w", kd.Kind, c.explain(err))
 		}

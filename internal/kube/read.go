@@ -26,7 +26,9 @@ func (c *Client) ReadLive(ctx context.Context, set string, declared []state.Key)
 		kd := Kinds[i]
 		opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
 		for {
-			list, err := c.dyn.Resource(kd.gvr()).List(ctx, opts)
+			list, err := retried(ctx, c, func() (*unstructured.UnstructuredList, error) {
+				return c.dyn.Resource(kd.gvr()).List(ctx, opts)
+			})
 			if err != nil {
 				return fmt.Errorf("listing %ss of set %q: %w", kd.Kind, set, c.explain(err))
 			}

@@ -1,0 +1,76 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+)
+
+// Retry tuning, as for the Prefect client: five attempts, exponential
+// backoff. client-go itself retries only answers that carry Retry-After,
+// and GETs whose connection was reset.
+const (
+	maxAttempts = 5
+	backoffBase = 500 * time.Millisecond
+	backoffMax  = 8 * time.Second
+)
+
+// retried runs call until it succeeds, fails in a way another attempt
+// cannot change, or has run maxAttempts times. Every request prefect-apply
+// sends to the API server is safe to repeat: reads, server-side apply (the
+// same object applied twice is the object), and deletes (a second one
+// finds nothing, which Delete takes as done).
+func retried[T any](ctx context.Context, c *Client, call func() (T, error)) (T, error) {
+	for attempt := 1; ; attempt++ {
+		v, err := call()
+		if err == nil || attempt == maxAttempts || !retryable(err) || ctx.Err() != nil {
+			return v, err
+		}
+		if serr := c.sleep(ctx, backoff(attempt)); serr != nil {
+			return v, err
+		}
+	}
+}
+
+// retryable reports the failures worth another attempt: the server busy,
+// failing or timing out (429, 500, 502, 503, 504), and a connection
+// dropped or an answer cut off on the way. Not a timeout of the request
+// itself: it would only wait as long again.
+func retryable(err error) bool {
+	var tl errTooLarge
+	switch {
+	case errors.As(err, &tl):
+		return false
+	case apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err),
+		apierrors.IsServerTimeout(err), apierrors.IsTimeout(err):
+		return true
+	case apierrors.IsUnexpectedServerError(err):
+		var se apierrors.APIStatus
+		return errors.As(err, &se) && se.Status().Code >= 500
+	}
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		return st.Status().Code == 502 || st.Status().Code == 503 || st.Status().Code == 504
+	}
+	return utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// backoff is the wait before attempt n+1.
+func backoff(n int) time.Duration {
+	return min(backoffBase<<min(n-1, 10), backoffMax)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,139 @@
+package kube
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/rest"
+)
+
+const nsJSON = `{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"prefect","resourceVersion":"1"}}`
+
+// flaky answers with the failures first, then with nsJSON; it counts the
+// requests.
+type flaky struct {
+	mu       sync.Mutex
+	failures []func(w http.ResponseWriter)
+	requests int
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	f.mu.Lock()
+	n := f.requests
+	f.requests++
+	f.mu.Unlock()
+	if n < len(f.failures) {
+		f.failures[n](w)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write([]byte(nsJSON))
+}
+
+func status(code int, body string) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+// reset closes the connection without an answer.
+func reset(w http.ResponseWriter) {
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+// cutOff promises a body and sends half of it.
+func cutOff(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "200")
+	w.WriteHeader(200)
+	_, _ = w.Write([]byte(nsJSON[:40]))
+	conn, _, err := w.(http.Hijacker).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+func TestRetries(t *testing.T) {
+	conflict := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(409)
+		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Conflict","code":409,"message":"conflict"}`))
+	}
+	tests := map[string]struct {
+		failures []func(http.ResponseWriter)
+		ok       bool
+		requests int
+		// client-go retries a GET whose connection was reset by itself
+		// (a second later): no wait of ours.
+		clientGoGet bool
+	}{
+		"502 page, then fine":     {failures: []func(http.ResponseWriter){status(502, nginx502)}, ok: true, requests: 2},
+		"500, 503, 504, fine":     {failures: []func(http.ResponseWriter){status(500, "x"), status(503, "busy"), status(504, "slow")}, ok: true, requests: 4},
+		"429 without Retry-After": {failures: []func(http.ResponseWriter){status(429, "slow down")}, ok: true, requests: 2},
+		"connection reset":        {failures: []func(http.ResponseWriter){reset, reset}, ok: true, requests: 3, clientGoGet: true},
+		"answer cut off":          {failures: []func(http.ResponseWriter){cutOff}, ok: true, requests: 2},
+		"always 503":              {failures: []func(http.ResponseWriter){status(503, "a"), status(503, "b"), status(503, "c"), status(503, "d"), status(503, "e"), status(503, "f")}, requests: maxAttempts},
+		"409 is not retried":      {failures: []func(http.ResponseWriter){conflict}, requests: 1},
+		"403 is not retried":      {failures: []func(http.ResponseWriter){status(403, "forbidden")}, requests: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := &flaky{failures: tc.failures}
+			srv := httptest.NewServer(f)
+			t.Cleanup(srv.Close)
+			var waits []time.Duration
+			c, err := NewForConfig(&rest.Config{Host: srv.URL}, "test", Options{Sleep: func(_ context.Context, d time.Duration) error {
+				waits = append(waits, d)
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, call := range []string{"get", "apply"} {
+				f.mu.Lock()
+				f.requests = 0
+				f.mu.Unlock()
+				waits = nil
+				var err error
+				if call == "get" {
+					_, _, err = c.Get(context.Background(), namespaceKey)
+				} else {
+					_, err = c.patch(context.Background(), nsObject(), nil, true, true)
+				}
+				if (err == nil) != tc.ok {
+					t.Errorf("%s: err = %v, want ok %v", call, err, tc.ok)
+				}
+				wantWaits := tc.requests - 1
+				if call == "get" && tc.clientGoGet {
+					wantWaits = 0
+				}
+				if f.requests != tc.requests || len(waits) != wantWaits {
+					t.Errorf("%s: %d requests, %d waits; want %d requests", call, f.requests, len(waits), tc.requests)
+				}
+				for i, w := range waits {
+					if w != backoff(i+1) {
+						t.Errorf("%s: wait %d = %s, want %s", call, i, w, backoff(i+1))
+					}
+				}
+				if err != nil && strings.Contains(err.Error(), "attempt") {
+					t.Errorf("%s: %v", call, err)
+				}
+			}
+		})
+	}
+}
+
+func nsObject() *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "prefect"}}}
+}
