@@ -43,7 +43,7 @@ run() { # part, command...
 
 for part in $PARTS; do
 	case $part in
-	faults) run faults go test -count=1 -v -timeout 60m -run '^TestSyncUnderFaults$' ./test/e2e/faults/ ;;
+	faults) run faults go test -count=1 -v -timeout 90m -run '^TestSyncUnderFaults$' ./test/e2e/faults/ ;;
 	robust) run robust go test -count=1 -v -timeout 30m ./test/e2e/robust/ ;;
 	pipeline) run pipeline go test -count=1 -v -timeout 30m -run '^TestPipelineConverges$' ./internal/plan/ ;;
 	fuzz)
