@@ -84,7 +84,7 @@ func (c *computer) leftover(key state.Key, fingerprint string) {
 		return
 	}
 	if c.opts.Prune {
-		c.add(Change{Key: key, Action: Delete, Fingerprint: fingerprint})
+		c.add(Change{Key: key, Action: Delete, Fingerprint: fingerprint, Reason: deleteReason(key)})
 		return
 	}
 	c.add(Change{Key: key, Action: Orphan, Fingerprint: fingerprint,
@@ -249,10 +249,16 @@ func (c *computer) objects() {
 			continue
 		}
 		c.leftover(k, l.GetResourceVersion())
-		if n := len(c.changes); n > 0 && k.Kind == "Namespace" && k.Group == "" && c.changes[n-1].Key == k && c.changes[n-1].Action == Delete {
-			c.changes[n-1].Reason = "deletes everything in the namespace with it, objects of other owners included"
-		}
 	}
+}
+
+// deleteReason says what deleting an object takes with it, when that is
+// more than the object.
+func deleteReason(key state.Key) string {
+	if key.System == state.Kubernetes && key.Kind == "Namespace" && key.Group == "" {
+		return "deletes everything in the namespace with it, objects of other owners included"
+	}
+	return ""
 }
 
 // replaceObject plans a Kubernetes object whose changed fields the server
