@@ -37,9 +37,10 @@ func retried[T any](ctx context.Context, c *Client, call func() (T, error)) (T, 
 }
 
 // retryable reports the failures worth another attempt: the server busy,
-// failing or timing out (429, 500, 502, 503, 504), and a connection
-// dropped or an answer cut off on the way. Not a timeout of the request
-// itself: it would only wait as long again.
+// failing or timing out (429, and every 5xx: client-go names a 5xx it has
+// no reason for an internal error), and a connection dropped or an answer
+// cut off on the way. Not a timeout of the request itself: it would only
+// wait as long again.
 func retryable(err error) bool {
 	var tl errTooLarge
 	switch {
@@ -48,13 +49,6 @@ func retryable(err error) bool {
 	case apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err),
 		apierrors.IsServerTimeout(err), apierrors.IsTimeout(err):
 		return true
-	case apierrors.IsUnexpectedServerError(err):
-		var se apierrors.APIStatus
-		return errors.As(err, &se) && se.Status().Code >= 500
-	}
-	var st apierrors.APIStatus
-	if errors.As(err, &st) {
-		return st.Status().Code == 502 || st.Status().Code == 503 || st.Status().Code == 504
 	}
 	return utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) || errors.Is(err, io.ErrUnexpectedEOF)
 }
