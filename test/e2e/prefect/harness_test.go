@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -160,47 +159,16 @@ func (e *env) poolBlock(content, pool string) string {
 
 // api reads the server over plain HTTP, independently of prefect-apply.
 type api struct {
-	t    *testing.T
-	base string
-	auth string
+	t      *testing.T
+	server *servers.Prefect
 }
 
-func (e *env) api() api { return api{t: e.t, base: e.server.URL, auth: e.server.AuthString} }
+func (e *env) api() api { return api{t: e.t, server: e.server} }
 
-var httpClient = &http.Client{Timeout: 2 * time.Minute}
-
-// do sends a request and decodes a 200 answer into out; it returns the
-// status (and fails the test on a transport error).
-func (a api) do(method, path string, body any, out any) int {
+// do sends a request (see servers.Prefect.Request) and returns the status.
+func (a api) do(method, path string, body, out any) int {
 	a.t.Helper()
-	var r io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		r = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, a.base+path, r)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if a.auth != "" {
-		u, p, _ := strings.Cut(a.auth, ":")
-		req.SetBasicAuth(u, p)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode == http.StatusOK && out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			a.t.Fatalf("%s %s: %v\n%s", method, path, err, raw)
-		}
-	}
-	return resp.StatusCode
+	return a.server.Request(a.t, method, path, body, out)
 }
 
 // pool reads a pool; ok is false on 404.

@@ -319,40 +319,16 @@ func outcomes(changes []planChange, stderr string) map[state.Key]outcome {
 // api reads and writes the Prefect server over plain HTTP, independently
 // of prefect-apply.
 type api struct {
-	t    *testing.T
-	base string
+	t      *testing.T
+	server *servers.Prefect
 }
 
-func (e *env) api() api { return api{t: e.t, base: e.prefect.URL} }
+func (e *env) api() api { return api{t: e.t, server: e.prefect} }
 
-var httpClient = &http.Client{Timeout: time.Minute}
-
-// do sends a request and decodes a 2xx answer into out; it returns the
-// status.
+// do sends a request (see servers.Prefect.Request) and returns the status.
 func (a api) do(method, path string, body, out any) int {
 	a.t.Helper()
-	var r io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		r = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequest(method, a.base+path, r)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode < 300 && out != nil && len(raw) > 0 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			a.t.Fatalf("%s %s: %v\n%s", method, path, err, raw)
-		}
-	}
-	return resp.StatusCode
+	return a.server.Request(a.t, method, path, body, out)
 }
 
 type livePool struct {
