@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/prefect-apply/prefect-apply/internal/inventory"
 	"github.com/prefect-apply/prefect-apply/internal/kube"
 )
 
@@ -67,5 +69,90 @@ func TestPruneOfAnEmptiedKubernetesSection(t *testing.T) {
 	w.mustRun(0, "sync", "-f", emptied, "--prune", "--yes")
 	if _, ok := w.kube.objects[keyOf(foreign)]; !ok || len(w.kube.objects) != 1 {
 		t.Errorf("after the prune the cluster holds %v, want only the foreign ConfigMap", w.kube.objects)
+	}
+}
+
+// A file that drops its kubernetes section altogether: the set's inventory
+// remembers that it owned objects in the cluster, so a prune reads the
+// cluster and deletes them; once they are gone the mark is cleared and the
+// cluster is no longer read. An inventory without the mark (written before
+// it existed) gets it from the next sync that finds the set's objects.
+func TestPruneWithoutAKubernetesSection(t *testing.T) {
+	w := newMemWorld(t)
+	f := w.write("pools.yaml", twoObjects)
+	w.mustRun(0, "sync", "-f", f, "--yes")
+	if !w.inventoryMark("team") {
+		t.Fatal("a sync that created Kubernetes objects did not mark the inventory")
+	}
+	// An older inventory: the mark is gone, and a sync with nothing to do
+	// sets it again because the cluster holds the set's objects.
+	w.setInventoryMark("team", false)
+	w.mustRun(0, "sync", "-f", f, "--yes")
+	if !w.inventoryMark("team") {
+		t.Fatal("a sync that found the set's objects in the cluster did not mark the inventory")
+	}
+	foreign := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "theirs", "namespace": "prefect"}}}
+	w.kube.objects[keyOf(foreign)] = foreign
+
+	dropped := w.write("dropped.yaml", "set: team\npools:\n  - name: cpu\n    type: process\n")
+	noConfig := w.env()
+	noConfig.NewKube = func(kube.Options) (KubeClient, error) {
+		return nil, fmt.Errorf("loading the Kubernetes configuration: %w", kube.ErrNoConfig)
+	}
+	code, out, errOut := runEnv(noConfig, "sync", "-f", dropped, "--prune", "--yes")
+	if code != 0 || !strings.Contains(errOut, `Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set "team" may own are not pruned`) {
+		t.Errorf("without a kubeconfig: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if len(w.kube.objects) != 3 || !w.inventoryMark("team") {
+		t.Errorf("without a kubeconfig: %d objects remain (want 3), mark %v (want kept)", len(w.kube.objects), w.inventoryMark("team"))
+	}
+
+	out, _ = w.mustRun(0, "diff", "-f", dropped)
+	if strings.Contains(out, "Namespace") {
+		t.Errorf("without --prune the cluster is read:\n%s", out)
+	}
+	out, _ = w.mustRun(2, "diff", "-f", dropped, "--prune")
+	if !strings.Contains(out, `- Namespace "prefect" will be deleted`) || !strings.Contains(out, `- ServiceAccount "prefect/worker" will be deleted`) {
+		t.Errorf("diff --prune:\n%s", out)
+	}
+	w.mustRun(0, "sync", "-f", dropped, "--prune", "--yes")
+	if _, ok := w.kube.objects[keyOf(foreign)]; !ok || len(w.kube.objects) != 1 {
+		t.Errorf("after the prune the cluster holds %v, want only the foreign ConfigMap", w.kube.objects)
+	}
+	if w.inventoryMark("team") {
+		t.Error("the mark outlived the set's last Kubernetes object")
+	}
+	// The cluster is not read any more.
+	unreachable := w.env()
+	unreachable.NewKube = func(kube.Options) (KubeClient, error) {
+		t.Error("the cluster was read after the set's last object was pruned")
+		return nil, fmt.Errorf("unreachable")
+	}
+	if code, out, errOut := runEnv(unreachable, "diff", "-f", dropped, "--prune"); code != 0 {
+		t.Errorf("diff --prune after the prune: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// inventoryMark reads the Kubernetes mark of a set's inventory.
+func (w *memWorld) inventoryMark(set string) bool {
+	w.t.Helper()
+	inv, err := inventory.Load(context.Background(), w.prefect, set)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return inv.Kubernetes
+}
+
+// setInventoryMark rewrites the mark as an older version would have left it.
+func (w *memWorld) setInventoryMark(set string, mark bool) {
+	w.t.Helper()
+	inv, err := inventory.Load(context.Background(), w.prefect, set)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	inv.Kubernetes = mark
+	if err := inv.Save(context.Background(), w.prefect); err != nil {
+		w.t.Fatal(err)
 	}
 }

@@ -112,6 +112,10 @@ type planned struct {
 	kube      KubeClient
 	inventory *inventory.Inventory
 	plan      *plan.Plan
+	// kubeRead: the cluster was read, and kubeOwned are the objects the
+	// set owned there.
+	kubeRead  bool
+	kubeOwned []state.Key
 }
 
 // computePlan is the shared script: load → validate → read live → plan.
@@ -197,25 +201,41 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	case kres.err != nil:
 		return nil, kres.err
 	}
+	// A file without a kubernetes section may belong to a set that still
+	// owns objects in a cluster. Its inventory says so, and a prune then
+	// reads the cluster to delete them.
+	if file.Kubernetes == nil && f.Prune && !f.SkipKubernetes && inv.Kubernetes {
+		kr, err = readKubernetes(ctx, env, f, file, want)
+		if errors.Is(err, kube.ErrNoConfig) {
+			noKubeconfig, err = true, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	if noKubeconfig {
 		fmt.Fprintf(ios.ErrOut, "Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set %q may own are not pruned (--skip-kubernetes says that is intended)\n", file.Set)
 	}
 	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns}
-	var kc KubeClient
+	out := &planned{file: file, desired: want, client: client, inventory: inv}
 	if kr != nil {
 		kr.addTo(live, file.Set, &opts)
-		kc = kr.client
+		out.kube, out.kubeRead = kr.client, true
+		for k := range kr.objects {
+			if opts.Owned(k) {
+				out.kubeOwned = append(out.kubeOwned, k)
+			}
+		}
 	}
-	p, err := plan.Compute(want, live, opts)
-	if err != nil {
+	if out.plan, err = plan.Compute(want, live, opts); err != nil {
 		return nil, err
 	}
 	if f.Prune && !f.AllowEmpty {
-		if err := refuseEmptying(p, opts.Owned); err != nil {
+		if err := refuseEmptying(out.plan, opts.Owned); err != nil {
 			return nil, err
 		}
 	}
-	return &planned{file: file, desired: want, client: client, kube: kc, inventory: inv, plan: p}, nil
+	return out, nil
 }
 
 // readPrefect reads the pools and queues and the set's inventory.

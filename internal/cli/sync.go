@@ -162,6 +162,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 // is about to be created, so an interrupted run still owns it.
 func recordOwnership(ctx context.Context, p *planned, results []apply.Result) error {
 	inv := p.inventory
+	inv.Kubernetes = p.mayOwnKubernetes(results)
 	// A deleted pool takes its queues with it, and a replaced one is new:
 	// forget what they held before recording what the file declares.
 	for _, r := range results {
@@ -186,6 +187,31 @@ func recordOwnership(ctx context.Context, p *planned, results []apply.Result) er
 		}
 	}
 	return inv.Save(ctx, p.client)
+}
+
+// mayOwnKubernetes says whether the set may own objects in a cluster once
+// results are applied (results nil: before applying, or with nothing to
+// apply): while the file declares any, or while one it owned was not
+// deleted; when the cluster was not read, it stays what the inventory says.
+func (p *planned) mayOwnKubernetes(results []apply.Result) bool {
+	if len(p.desired.Objects) > 0 {
+		return true
+	}
+	if !p.kubeRead {
+		return p.inventory.Kubernetes
+	}
+	gone := map[state.Key]bool{}
+	for _, r := range results {
+		if r.Status == apply.Applied && r.Action == plan.Delete {
+			gone[r.Key] = true
+		}
+	}
+	for _, k := range p.kubeOwned {
+		if !gone[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // reportUnmanaged names the declared objects sync left alone because the

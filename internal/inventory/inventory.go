@@ -1,7 +1,8 @@
 // Package inventory records which Prefect work pools and queues a set owns,
 // in Prefect Variables on the server itself (prefect-apply keeps no state of
-// its own). A variable's value must stay under Prefect's limit, so a large
-// inventory is split across numbered variables.
+// its own), and whether the set may own Kubernetes objects (those carry
+// their own ownership labels). A variable's value must stay under Prefect's
+// limit, so a large inventory is split across numbered variables.
 package inventory
 
 import (
@@ -39,13 +40,19 @@ type part struct {
 	Set     string      `json:"set"`
 	Pools   []string    `json:"pools,omitempty"`
 	Queues  [][2]string `json:"queues,omitempty"`
+	// Kubernetes is set in the first part while the set may own objects
+	// in a cluster: a prune must then read the cluster even when the file
+	// no longer has a kubernetes section.
+	Kubernetes bool `json:"kubernetes,omitempty"`
 }
 
 // Inventory is the set of keys a set owns.
 type Inventory struct {
-	Set    string
-	keys   map[state.Key]bool
-	stored map[string]string // variable name → value JSON as read
+	Set string
+	// Kubernetes: the set may own objects in a cluster (see part).
+	Kubernetes bool
+	keys       map[state.Key]bool
+	stored     map[string]string // variable name → value JSON as read
 }
 
 // New returns an empty inventory.
@@ -70,6 +77,7 @@ func Load(ctx context.Context, s Store, set string) (*Inventory, error) {
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return nil, fmt.Errorf("reading the inventory of set %q: variable %q is not an inventory: %w", set, v.Name, err)
 		}
+		inv.Kubernetes = inv.Kubernetes || p.Kubernetes
 		for _, name := range p.Pools {
 			inv.keys[state.PoolKey(name)] = true
 		}
@@ -157,17 +165,17 @@ func (i *Inventory) Save(ctx context.Context, s Store) error {
 	return nil
 }
 
-// parts splits the keys into values that each stay under chunkLimit. An
-// empty inventory is no parts at all.
+// parts splits the keys into values that each stay under chunkLimit; the
+// first carries the Kubernetes mark. An empty inventory is no parts at all.
 func (i *Inventory) parts() []part {
 	var out []part
-	cur := part{Version: 1, Set: i.Set}
+	cur := part{Version: 1, Set: i.Set, Kubernetes: i.Kubernetes}
 	size := 0
 	// Sizes are counted as Python's json.dumps writes them: ", " and ": "
 	// separators, non-ASCII escaped (see jsonLen).
-	base := len(fmt.Sprintf(`{"version": 1, "set": %q, "pools": [], "queues": []}`, i.Set))
+	base := len(fmt.Sprintf(`{"version": 1, "set": %q, "pools": [], "queues": [], "kubernetes": true}`, i.Set))
 	flush := func() {
-		if len(cur.Pools)+len(cur.Queues) > 0 {
+		if len(cur.Pools)+len(cur.Queues) > 0 || cur.Kubernetes {
 			out = append(out, cur)
 		}
 		cur, size = part{Version: 1, Set: i.Set}, 0

@@ -352,3 +352,59 @@ func TestLoadErrors(t *testing.T) {
 		t.Errorf("malformed part: %v", err)
 	}
 }
+
+// The Kubernetes mark lives in the first part, survives a round trip, keeps
+// a part alone when the set owns no Prefect object, and clearing it writes
+// only that part (or deletes it when nothing else is left).
+func TestKubernetesMark(t *testing.T) {
+	ctx := context.Background()
+	store := newVariables()
+	inv := inventory.New("team")
+	inv.Kubernetes = true
+	if err := inv.Save(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	first := inventory.Prefix("team") + "0"
+	if len(store.vals) != 1 || store.vals[first] == nil {
+		t.Fatalf("a set owning only Kubernetes objects wrote %v", store.vals)
+	}
+	back, err := inventory.Load(ctx, store, "team")
+	if err != nil || !back.Kubernetes || back.Len() != 0 {
+		t.Fatalf("read back: kubernetes %v, %d keys (err %v)", back.Kubernetes, back.Len(), err)
+	}
+
+	for i := 0; i < 600; i++ {
+		back.Add(state.PoolKey(fmt.Sprintf("pool-%03d", i)))
+	}
+	if err := back.Save(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	parts := len(store.vals)
+	back, err = inventory.Load(ctx, store, "team")
+	if err != nil || !back.Kubernetes || back.Len() != 600 || parts < 2 {
+		t.Fatalf("with %d parts read back kubernetes %v, %d keys (err %v)", parts, back.Kubernetes, back.Len(), err)
+	}
+	back.Kubernetes = false
+	store.reset()
+	if err := back.Save(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(store.sets, []string{first}) || len(store.deletes) != 0 {
+		t.Errorf("clearing the mark wrote %v and deleted %v, want only %s", store.sets, store.deletes, first)
+	}
+	again, err := inventory.Load(ctx, store, "team")
+	if err != nil || again.Kubernetes || again.Len() != 600 {
+		t.Errorf("after clearing: kubernetes %v, %d keys (err %v)", again.Kubernetes, again.Len(), err)
+	}
+
+	only := inventory.New("solo")
+	only.Kubernetes = true
+	if err := only.Save(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	only.Kubernetes = false
+	store.reset()
+	if err := only.Save(ctx, store); err != nil || !reflect.DeepEqual(store.deletes, []string{inventory.Prefix("solo") + "0"}) {
+		t.Errorf("clearing the mark of a set owning nothing else deleted %v (err %v)", store.deletes, err)
+	}
+}

@@ -93,9 +93,11 @@ func ownModel() model {
 // with the set's own names), and pools and queues made through the REST API
 // and with the prefect CLI (some in the set's own pools), sync --prune of a
 // reduced file deletes exactly what left it, and the emptied set
-// (--allow-empty) deletes only the set's pools, keeping one that holds
-// queues made by hand; no foreign object changes and no default queue is
-// deleted but with its pool.
+// (--allow-empty; a file without a kubernetes section, so only the set's
+// inventory says the cluster is to be read) deletes only the set's pools,
+// keeping one that holds queues made by hand, and the set's Kubernetes
+// objects; no foreign object changes and no default queue is deleted but
+// with its pool.
 func TestPruneLeavesForeignObjects(t *testing.T) {
 	e := newEnv(t)
 	a := e.api()
@@ -207,15 +209,32 @@ func TestPruneLeavesForeignObjects(t *testing.T) {
 	e.must(0, "diff", "-f", g, "--prune")
 
 	// The emptied set: its pools go, except the one holding queues made by
-	// hand, which is kept and named.
+	// hand, which is kept and named, and so do its Kubernetes objects,
+	// though the file has no kubernetes section left. (Its Namespace is
+	// among them; this API server runs no namespace controller, so the
+	// foreign objects inside it stay, where a cluster would delete them as
+	// the plan says.)
 	empty := e.write("empty.yaml", "set: robust-own\npools: []\n")
+	wantEmptied := []state.Key{state.PoolKey("rb-own-spare"), kubeKey("Namespace", "", m.namespace)}
+	for _, o := range small.objects {
+		wantEmptied = append(wantEmptied, m.objKey(o))
+	}
+	state.SortKeys(wantEmptied)
 	if code, _, stderr := e.run("sync", "-f", empty, "--yes", "--prune"); code != 1 || !strings.Contains(stderr, "--allow-empty") {
 		t.Errorf("emptying the set without --allow-empty: exit %d\n%s", code, stderr)
 	}
 	stdout, _ = e.must(0, "sync", "-f", empty, "--yes", "--prune", "--allow-empty", "-o", "json")
 	doc := parsePlan(t, stdout)
-	if got := doc.keysWith("delete"); !reflect.DeepEqual(got, []state.Key{state.PoolKey("rb-own-spare")}) {
-		t.Errorf("emptying the set deleted %v, want only pool rb-own-spare", got)
+	if got := doc.keysWith("delete"); !reflect.DeepEqual(got, wantEmptied) {
+		t.Errorf("emptying the set deleted\n %v\nwant\n %v", got, wantEmptied)
+	}
+	for _, k := range wantEmptied {
+		if k.System != state.Kubernetes {
+			continue
+		}
+		if o, ok := e.object(k); ok && o.GetDeletionTimestamp() == nil {
+			t.Errorf("%s survived emptying the set", k)
+		}
 	}
 	kept := false
 	for _, c := range doc.Changes {
@@ -236,7 +255,7 @@ func TestPruneLeavesForeignObjects(t *testing.T) {
 	}
 	untouched("after emptying the set")
 	figure("foreign objects", "%d foreign Kubernetes objects (%d kinds, %d label variants), %d foreign queues; the set's prunes deleted %d objects, all its own, and no foreign one",
-		len(foreign), len(kinds), len(foreignLabels), len(foreignQueues), len(want)+1)
+		len(foreign), len(kinds), len(foreignLabels), len(foreignQueues), len(want)+len(wantEmptied))
 	out, _ := e.must(0, "diff", "-f", empty, "--prune", "--allow-empty")
 	if !strings.Contains(out, `work pool "rb-own-keep" is no longer in the file`) || !strings.Contains(out, "even with --prune") {
 		t.Errorf("diff after emptying does not explain the kept pool:\n%s", out)
