@@ -33,6 +33,8 @@ type Kubernetes interface {
 	// Apply server-side applies an object; data holds a Secret's values.
 	Apply(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error
 	Delete(ctx context.Context, key state.Key) error
+	// Replace deletes the object and, once it is gone, creates it again.
+	Replace(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error
 }
 
 // Targets are the servers and settings a plan is applied with.
@@ -224,10 +226,7 @@ func apply(ctx context.Context, c plan.Change, t Targets) error {
 			if !t.AllowReplace {
 				return fmt.Errorf("replacing %s needs --allow-replace", c.Key)
 			}
-			if err := t.Kubernetes.Delete(ctx, c.Key); err != nil {
-				return err
-			}
-			return t.Kubernetes.Apply(ctx, c.Object, t.SecretData[c.Key])
+			return t.Kubernetes.Replace(ctx, c.Object, t.SecretData[c.Key])
 		case plan.Delete:
 			return t.Kubernetes.Delete(ctx, c.Key)
 		}

@@ -73,6 +73,13 @@ func (f *fake) Delete(_ context.Context, k state.Key) error {
 	return f.call("Delete " + k.Kind + " " + k.Name)
 }
 
+func (f *fake) Replace(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error {
+	if err := f.Delete(ctx, state.ObjectKey(obj)); err != nil {
+		return err
+	}
+	return f.Apply(ctx, obj, data)
+}
+
 func (f *fake) log() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

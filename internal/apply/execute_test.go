@@ -95,6 +95,15 @@ func (f *fakeKube) Delete(ctx context.Context, key state.Key) error {
 	return f.DeleteFn(ctx, key)
 }
 
+// Replace deletes, then applies, through the two fields: what the real
+// client does once the old object is gone.
+func (f *fakeKube) Replace(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error {
+	if err := f.Delete(ctx, state.ObjectKey(obj)); err != nil {
+		return err
+	}
+	return f.Apply(ctx, obj, data)
+}
+
 // recorder logs every call both fakes receive, as "Verb target", and lets a
 // test fail or delay chosen calls.
 type recorder struct {

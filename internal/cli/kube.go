@@ -37,7 +37,7 @@ type kubeRead struct {
 // exist, predicts the latter by dry run, and checks that the objects the
 // pools reference and the file does not declare exist. It does not need
 // the Prefect state, so it runs while that is read.
-func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.File, want *state.State) (*kubeRead, error) {
+func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags, file *config.File, want *state.State) (*kubeRead, error) {
 	newKube := env.NewKube
 	if newKube == nil {
 		newKube = func(o kube.Options) (KubeClient, error) { return kube.New(o) }
@@ -47,7 +47,8 @@ func readKubernetes(ctx context.Context, env *Env, f *planFlags, file *config.Fi
 		kctx = file.Kubernetes.Context
 	}
 	kc, err := newKube(kube.Options{Kubeconfig: f.Kubeconfig, KubeconfigEnv: env.getenv("KUBECONFIG"), HomeDir: env.HomeDir,
-		Context: kctx, ForceConflicts: f.ForceConflicts})
+		Context: kctx, ForceConflicts: f.ForceConflicts, ReplaceWait: f.ReplaceTimeout,
+		Notify: func(msg string) { fmt.Fprintln(ios.ErrOut, msg) }})
 	if err != nil {
 		return nil, err
 	}

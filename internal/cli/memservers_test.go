@@ -292,6 +292,13 @@ func (k *memKube) Delete(_ context.Context, key state.Key) error {
 	return nil
 }
 
+func (k *memKube) Replace(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error {
+	if err := k.Delete(ctx, keyOf(obj)); err != nil {
+		return err
+	}
+	return k.Apply(ctx, obj, data)
+}
+
 func (k *memKube) ReadLive(_ context.Context, _ string, _ []state.Key) (map[state.Key]*unstructured.Unstructured, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"time"
 
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -80,6 +81,8 @@ type planFlags struct {
 	KubeContext    string
 	ForceConflicts bool
 	Stats          bool
+	// ReplaceTimeout is sync's --replace-timeout.
+	ReplaceTimeout time.Duration
 }
 
 func (f *planFlags) register(fs *pflag.FlagSet) {
@@ -183,7 +186,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if readKube || pruneOnly {
 		go func() {
 			var err error
-			kr, err = readKubernetes(rctx, env, f, file, want)
+			kr, err = readKubernetes(rctx, ios, env, f, file, want)
 			if pruneOnly && errors.Is(err, kube.ErrNoConfig) {
 				noKubeconfig, err = true, nil
 			}
@@ -205,7 +208,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	// owns objects in a cluster. Its inventory says so, and a prune then
 	// reads the cluster to delete them.
 	if file.Kubernetes == nil && f.Prune && !f.SkipKubernetes && inv.Kubernetes {
-		kr, err = readKubernetes(ctx, env, f, file, want)
+		kr, err = readKubernetes(ctx, ios, env, f, file, want)
 		if errors.Is(err, kube.ErrNoConfig) {
 			noKubeconfig, err = true, nil
 		}

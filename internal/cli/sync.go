@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prefect-apply/prefect-apply/internal/apply"
+	"github.com/prefect-apply/prefect-apply/internal/kube"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/render"
 	"github.com/prefect-apply/prefect-apply/internal/state"
@@ -86,6 +87,9 @@ any error, a refused plan included.`,
 			if err := opts.validate(); err != nil {
 				return err
 			}
+			if opts.ReplaceTimeout <= 0 {
+				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--replace-timeout %s: give a positive duration, e.g. 30s or 5m", opts.ReplaceTimeout)}
+			}
 			return syncRun(cmd.Context(), opts)
 		},
 	}
@@ -93,6 +97,7 @@ any error, a refused plan included.`,
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation (required when stdin is not a terminal)")
 	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating what cannot change in place: pools whose type changed (with their queues), Kubernetes objects whose immutable fields changed (a binding's roleRef, a Secret's type)")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most")
+	cmd.Flags().DurationVar(&opts.ReplaceTimeout, "replace-timeout", kube.DefaultReplaceWait, "how long replacing a Kubernetes object waits for the old one to be gone (its finalizers done) before giving up")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over Kubernetes fields that another field manager owns")
 	cmd.Flags().StringVar(&opts.PlanFile, "plan", "", "apply the plan diff --out saved to `FILE`, refusing if anything changed since")
 	return cmd

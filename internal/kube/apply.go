@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,17 +68,87 @@ func (c *Client) Apply(ctx context.Context, obj *unstructured.Unstructured, data
 	return nil
 }
 
+// Replace deletes the object obj names and creates it again from obj
+// (data holds a Secret's values). It waits for the old object to be gone
+// first: one held by finalizers stays, terminating, and applying to it
+// would only patch it. The wait is bounded by Options.ReplaceWait.
+func (c *Client) Replace(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error {
+	key := state.ObjectKey(obj)
+	old, found, err := c.Get(ctx, key)
+	if err != nil {
+		return err
+	}
+	if found {
+		if err := c.delete(ctx, key, old.GetUID()); err != nil {
+			return err
+		}
+		if err := c.waitGone(ctx, key, old.GetUID()); err != nil {
+			return err
+		}
+	}
+	if err := c.Apply(ctx, obj, data); err != nil {
+		return fmt.Errorf("%w (the old object was deleted)", err)
+	}
+	return nil
+}
+
+// waitGone waits until the object with uid is gone: not found, or found
+// with another uid (created again by someone else).
+func (c *Client) waitGone(ctx context.Context, key state.Key, uid types.UID) error {
+	delay, waited, told := 100*time.Millisecond, time.Duration(0), false
+	for {
+		o, found, err := c.Get(ctx, key)
+		if err != nil {
+			return fmt.Errorf("%w (deleted to be replaced, not created again yet: run sync again)", err)
+		}
+		if !found || o.GetUID() != uid {
+			return nil
+		}
+		if waited >= c.replaceWait {
+			return fmt.Errorf("replacing %s: the old object was deleted but is still terminating after %s%s; the new one is not created yet: run sync again once it is gone",
+				key, c.replaceWait, finalizers(o))
+		}
+		if !told && waited >= 2*time.Second && c.notify != nil {
+			c.notify(fmt.Sprintf("%s: waiting up to %s for the old object to be gone%s", key, c.replaceWait, finalizers(o)))
+			told = true
+		}
+		if err := c.sleep(ctx, delay); err != nil {
+			return fmt.Errorf("replacing %s: the old object was deleted, the new one is not created yet: %w", key, err)
+		}
+		waited += delay
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// finalizers names what holds an object, for messages.
+func finalizers(o *unstructured.Unstructured) string {
+	if f := o.GetFinalizers(); len(f) > 0 {
+		return " (finalizers: " + strings.Join(f, ", ") + ")"
+	}
+	return ""
+}
+
 // Delete deletes an object; one already gone counts as deleted.
 func (c *Client) Delete(ctx context.Context, key state.Key) error {
+	return c.delete(ctx, key, "")
+}
+
+// delete deletes an object, only the one with uid when uid is set: one
+// already gone, or replaced by another, counts as deleted.
+func (c *Client) delete(ctx context.Context, key state.Key, uid types.UID) error {
 	kd, err := kindOf(key)
 	if err != nil {
 		return err
 	}
 	policy := metav1.DeletePropagationBackground
+	opts := metav1.DeleteOptions{PropagationPolicy: &policy}
+	if uid != "" {
+		opts.Preconditions = &metav1.Preconditions{UID: &uid}
+	}
 	_, err = retried(ctx, c, func() (struct{}, error) {
-		return struct{}{}, c.resource(kd, key.Namespace).Delete(ctx, key.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
+		return struct{}{}, c.resource(kd, key.Namespace).Delete(ctx, key.Name, opts)
 	})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err != nil && !apierrors.IsNotFound(err) && !(uid != "" && apierrors.IsConflict(err)) {
 		return fmt.Errorf("deleting %s: %w", key, c.explain(err))
 	}
 	return nil

@@ -83,7 +83,15 @@ type Options struct {
 	Burst int
 	// Sleep waits between attempts (tests record instead); nil sleeps.
 	Sleep func(context.Context, time.Duration) error
+	// ReplaceWait bounds how long Replace waits for the old object to be
+	// gone (its finalizers done); default DefaultReplaceWait.
+	ReplaceWait time.Duration
+	// Notify, when set, is told of a wait that takes a while.
+	Notify func(string)
 }
+
+// DefaultReplaceWait is how long Replace waits for finalizers by default.
+const DefaultReplaceWait = 2 * time.Minute
 
 // Client talks to one cluster.
 type Client struct {
@@ -96,6 +104,9 @@ type Client struct {
 	timeout time.Duration
 	secrets []string // cut out of error messages
 	sleep   func(context.Context, time.Duration) error
+	// replaceWait and notify: see Options.
+	replaceWait time.Duration
+	notify      func(string)
 }
 
 // ErrNoConfig is New's error when there is no kubeconfig at all.
@@ -161,8 +172,12 @@ func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, 
 	if sleep == nil {
 		sleep = sleepCtx
 	}
+	wait := opts.ReplaceWait
+	if wait <= 0 {
+		wait = DefaultReplaceWait
+	}
 	return &Client{dyn: dyn, force: opts.ForceConflicts, counter: cnt, Host: cfg.Host, Context: contextName,
-		timeout: cfg.Timeout, secrets: credentials(cfg), sleep: sleep}, nil
+		timeout: cfg.Timeout, secrets: credentials(cfg), sleep: sleep, replaceWait: wait, notify: opts.Notify}, nil
 }
 
 // Stats returns the requests sent so far by verb and resource.

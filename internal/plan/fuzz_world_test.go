@@ -532,6 +532,13 @@ func (w *fuzzWorld) Delete(_ context.Context, key state.Key) error {
 	return nil
 }
 
+func (w *fuzzWorld) Replace(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte) error {
+	if err := w.Delete(ctx, state.ObjectKey(obj)); err != nil {
+		return err
+	}
+	return w.Apply(ctx, obj, data)
+}
+
 // readKube is kube.Client.ReadLive: the set's labelled objects and the
 // declared ones that exist.
 func (w *fuzzWorld) readKube(set string, declared map[state.Key]*unstructured.Unstructured) map[state.Key]*unstructured.Unstructured {

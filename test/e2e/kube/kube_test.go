@@ -342,3 +342,108 @@ func TestImmutableFieldsAreAReplace(t *testing.T) {
 		t.Errorf("secret after the replace: %v type %q, value kept %v", err, s.Type, err == nil && string(s.Data["auth-string"]) == canary)
 	}
 }
+
+// A replaced object that a finalizer holds: sync waits for it to be gone,
+// saying so, then creates it; past --replace-timeout it stops, naming the
+// finalizer, and the next sync, once the finalizer is done, creates it.
+func TestReplaceWaitsForFinalizers(t *testing.T) {
+	e := setup(t)
+	e.MustRun(0, "sync", "-f", e.Example("pools.yaml"), "--yes")
+	ctx := e.ctx()
+	rbac := e.clientset.RbacV1().ClusterRoleBindings()
+	const name, finalizer = "prefect-worker-binding", "prefect-apply.test/hold"
+	setFinalizers := func(value string) {
+		t.Helper()
+		body := `{"metadata":{"finalizers":` + value + `}}`
+		if _, err := rbac.Patch(ctx, name, types.MergePatchType, []byte(body), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	terminating := func() (bool, types.UID) {
+		b, err := rbac.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return false, ""
+		}
+		return b.DeletionTimestamp != nil, b.UID
+	}
+	waitGone := func() {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if _, err := rbac.Get(ctx, name, metav1.GetOptions{}); err != nil {
+				return
+			}
+		}
+		t.Fatal("the binding is still there 30 s after its finalizer was removed")
+	}
+
+	// Past the timeout: the old binding is deleted but held; nothing is
+	// created, and the message says why.
+	setFinalizers(`["` + finalizer + `"]`)
+	_, first := terminating()
+	view := e.Example("pools.yaml", "        name: prefect-worker-role\n      subjects:", "        name: view\n      subjects:")
+	code, out, errOut := e.Run("sync", "-f", view, "--yes", "--allow-replace", "--replace-timeout", "3s")
+	if code != 1 || !strings.Contains(out+errOut, `still terminating after 3s (finalizers: `+finalizer+`)`) || !strings.Contains(out+errOut, "run sync again once it is gone") {
+		t.Errorf("sync past --replace-timeout: exit %d, want 1 naming the finalizer\n%s\n%s", code, out, errOut)
+	}
+	if held, uid := terminating(); !held || uid != first {
+		t.Fatalf("after the timed-out replace the binding is terminating: %v, same object: %v", held, uid == first)
+	}
+	setFinalizers("null")
+	waitGone()
+	e.MustRun(0, "sync", "-f", view, "--yes")
+	b, err := rbac.Get(ctx, name, metav1.GetOptions{})
+	if err != nil || b.UID == first || b.RoleRef.Name != "view" {
+		t.Fatalf("the sync after the finalizer was done: %v %+v", err, b)
+	}
+	e.MustRun(0, "diff", "-f", view)
+
+	// Within the timeout: sync waits, says it waits, and creates the
+	// binding once the finalizer is removed.
+	setFinalizers(`["` + finalizer + `"]`)
+	second := b.UID
+	back := e.Example("pools.yaml") // the same path as view, with the first roleRef
+	type result struct {
+		code        int
+		out, errOut string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, out, errOut := e.Run("sync", "-f", back, "--yes", "--allow-replace", "--replace-timeout", "2m")
+		done <- result{code, out, errOut}
+	}()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		if held, _ := terminating(); held {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("sync ended before deleting the binding: exit %d\n%s\n%s", r.code, r.out, r.errOut)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("sync did not delete the binding within a minute")
+		}
+	}
+	time.Sleep(4 * time.Second) // long enough for sync to say it waits
+	select {
+	case r := <-done:
+		t.Fatalf("sync ended while the finalizer held the old binding: exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	default:
+	}
+	setFinalizers("null")
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("sync did not end within a minute of the finalizer's removal")
+	}
+	if r.code != 0 || !strings.Contains(r.errOut, `ClusterRoleBinding "prefect-worker-binding": waiting up to 2m0s for the old object to be gone (finalizers: `+finalizer+`)`) ||
+		!strings.Contains(r.out, `ClusterRoleBinding "prefect-worker-binding": replaced`) {
+		t.Errorf("sync that waited: exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	b, err = rbac.Get(ctx, name, metav1.GetOptions{})
+	if err != nil || b.UID == second || b.RoleRef.Name != "prefect-worker-role" || len(b.Finalizers) != 0 {
+		t.Errorf("binding after the waited replace: %v %+v", err, b)
+	}
+	e.MustRun(0, "diff", "-f", back)
+}
