@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/internal/wait"
 )
 
 // FieldManager is the name prefect-apply applies under.
@@ -170,14 +171,14 @@ func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, 
 	}
 	sleep := opts.Sleep
 	if sleep == nil {
-		sleep = sleepCtx
+		sleep = wait.Sleep
 	}
-	wait := opts.ReplaceWait
-	if wait <= 0 {
-		wait = DefaultReplaceWait
+	replaceWait := opts.ReplaceWait
+	if replaceWait <= 0 {
+		replaceWait = DefaultReplaceWait
 	}
 	return &Client{dyn: dyn, force: opts.ForceConflicts, counter: cnt, Host: cfg.Host, Context: contextName,
-		timeout: cfg.Timeout, secrets: credentials(cfg), sleep: sleep, replaceWait: wait, notify: opts.Notify}, nil
+		timeout: cfg.Timeout, secrets: credentials(cfg), sleep: sleep, replaceWait: replaceWait, notify: opts.Notify}, nil
 }
 
 // Stats returns the requests sent so far by verb and resource.

@@ -57,14 +57,3 @@ func retryable(err error) bool {
 func backoff(n int) time.Duration {
 	return min(backoffBase<<min(n-1, 10), backoffMax)
 }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/prefect-apply/prefect-apply/internal/wait"
 )
 
 // DefaultMaxBodyBytes caps a response body: a list page of 200 pools with
@@ -81,7 +83,7 @@ func New(conn Connection, opts Options) (*Client, error) {
 		c.maxRetries = 0
 	}
 	if c.sleep == nil {
-		c.sleep = sleepContext
+		c.sleep = wait.Sleep
 	}
 	if c.userAgent == "" {
 		c.userAgent = "prefect-apply"

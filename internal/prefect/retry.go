@@ -1,7 +1,6 @@
 package prefect
 
 import (
-	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -73,16 +72,4 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	}
 	d = min(d, retryAfterMax)
 	return d + rand.N(d/5+1), true
-}
-
-// sleepContext waits d or until ctx ends.
-func sleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
