@@ -156,3 +156,22 @@ func (w *memWorld) setInventoryMark(set string, mark bool) {
 		w.t.Fatal(err)
 	}
 }
+
+// Durations that cannot bound anything are refused before anything is read.
+func TestTimeoutFlagsMustBePositive(t *testing.T) {
+	w := newMemWorld(t)
+	f := w.write("pools.yaml", twoObjects)
+	for _, args := range [][]string{
+		{"diff", "-f", f, "--kube-request-timeout", "0s"},
+		{"sync", "-f", f, "--yes", "--kube-request-timeout", "-1s"},
+		{"sync", "-f", f, "--yes", "--replace-timeout", "0"},
+	} {
+		code, _, errOut := w.run(args...)
+		if code != 1 || !strings.Contains(errOut, "give a positive duration") {
+			t.Errorf("%v: exit %d\n%s", args, code, errOut)
+		}
+	}
+	if len(w.kube.objects) != 0 || w.prefect.reads != 0 {
+		t.Errorf("a refused run read or wrote: %d objects, %d reads", len(w.kube.objects), w.prefect.reads)
+	}
+}

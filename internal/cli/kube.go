@@ -47,7 +47,7 @@ func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags,
 		kctx = file.Kubernetes.Context
 	}
 	kc, err := newKube(kube.Options{Kubeconfig: f.Kubeconfig, KubeconfigEnv: env.getenv("KUBECONFIG"), HomeDir: env.HomeDir,
-		Context: kctx, ForceConflicts: f.ForceConflicts, ReplaceWait: f.ReplaceTimeout,
+		Context: kctx, ForceConflicts: f.ForceConflicts, ReplaceWait: f.ReplaceTimeout, Timeout: f.KubeTimeout,
 		Notify: func(msg string) { fmt.Fprintln(ios.ErrOut, msg) }})
 	if err != nil {
 		return nil, err

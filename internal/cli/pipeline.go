@@ -83,6 +83,7 @@ type planFlags struct {
 	Stats          bool
 	// ReplaceTimeout is sync's --replace-timeout.
 	ReplaceTimeout time.Duration
+	KubeTimeout    time.Duration
 }
 
 func (f *planFlags) register(fs *pflag.FlagSet) {
@@ -97,9 +98,13 @@ func (f *planFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: KUBECONFIG, then ~/.kube/config, then the in-cluster config)")
 	fs.BoolVar(&f.Stats, "stats", false, "print the number of requests sent, per server, verb and kind, to stderr")
 	fs.StringVar(&f.KubeContext, "context", "", "kubeconfig `CONTEXT` (default: the file's kubernetes.context, then the current context)")
+	fs.DurationVar(&f.KubeTimeout, "kube-request-timeout", kube.DefaultTimeout, "how long one Kubernetes request may take (Prefect's: PREFECT_API_REQUEST_TIMEOUT)")
 }
 
 func (f *planFlags) validate() error {
+	if f.KubeTimeout <= 0 {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--kube-request-timeout %s: give a positive duration, e.g. 30s or 2m", f.KubeTimeout)}
+	}
 	switch f.Output {
 	case "text", "json", "markdown":
 		return nil

@@ -84,6 +84,9 @@ type Options struct {
 	Burst int
 	// Sleep waits between attempts (tests record instead); nil sleeps.
 	Sleep func(context.Context, time.Duration) error
+	// Timeout bounds one request (--kube-request-timeout); zero keeps the
+	// kubeconfig's, else DefaultTimeout.
+	Timeout time.Duration
 	// ReplaceWait bounds how long Replace waits for the old object to be
 	// gone (its finalizers done); default DefaultReplaceWait.
 	ReplaceWait time.Duration
@@ -155,6 +158,9 @@ func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, 
 		cfg.Burst = opts.Burst
 	}
 	cfg.UserAgent = "prefect-apply"
+	if opts.Timeout > 0 {
+		cfg.Timeout = opts.Timeout
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}

@@ -224,7 +224,37 @@ func TestDefaultTimeout(t *testing.T) {
 	}
 	c, _ = NewForConfig(&rest.Config{Host: "http://127.0.0.1:1", Timeout: time.Second}, "", Options{})
 	if c.timeout != time.Second {
-		t.Errorf("timeout = %v, want the kubeconfig's 1s", c.timeout)
+		t.Errorf("timeout = %v, want the configuration's 1s", c.timeout)
+	}
+	c, _ = NewForConfig(&rest.Config{Host: "http://127.0.0.1:1", Timeout: time.Second}, "", Options{Timeout: 3 * time.Second})
+	if c.timeout != 3*time.Second {
+		t.Errorf("timeout = %v, want --kube-request-timeout's 3s", c.timeout)
+	}
+}
+
+// A server that never answers: the request ends at --kube-request-timeout
+// and the error says which setting that is.
+func TestRequestTimeoutOption(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	defer close(release)
+	c, err := NewForConfig(&rest.Config{Host: srv.URL}, "", Options{Timeout: 300 * time.Millisecond, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	_, _, err = c.Get(context.Background(), namespaceKey)
+	if err == nil || !strings.Contains(err.Error(), "within 300ms (--kube-request-timeout)") {
+		t.Errorf("a hung request: %v", err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("a hung request took %v", took)
 	}
 }
 

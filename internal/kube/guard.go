@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 )
 
-// DefaultTimeout bounds one request when the kubeconfig sets none (kubectl
+// DefaultTimeout bounds one request unless --kube-request-timeout says (kubectl
 // waits forever; a drift check in a CronJob must not).
 const DefaultTimeout = 60 * time.Second
 
@@ -108,7 +108,7 @@ func (c *Client) explain(err error) error {
 	case errors.As(err, &tl):
 		return tl
 	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Errorf("%w: no complete answer from %s within %s", err, c.Host, c.timeout)
+		return fmt.Errorf("%w: no complete answer from %s within %s (--kube-request-timeout)", err, c.Host, c.timeout)
 	case strings.Contains(msg, "serializer for text/html doesn't exist"):
 		return fmt.Errorf("%w: the server answered with an HTML page, not the Kubernetes API; check the cluster's server address in the kubeconfig (%s)", err, c.Host)
 	}

@@ -164,10 +164,6 @@ func (w *world) startProxies(t *testing.T, dir string, kind faultproxy.Kind, see
 	t.Cleanup(pp.Close)
 	ko := common
 	ko.Upstream, ko.Seed, ko.TLS, ko.Transport = w.kubeConfig.Host, proxySeed(kind, seed)^0xabcdef, true, w.kubeTransport
-	// prefect-apply gives a Kubernetes request 60 s (kube.DefaultTimeout)
-	// and has no setting to shorten it: a hang in front of the API server
-	// ends after kubeHang with the connection dropped.
-	ko.HangMax = kubeHang
 	if kubeWritesOnly(seed) {
 		ko.Eligible = kubeWrite
 	}
@@ -208,8 +204,9 @@ func (p *proxies) counts() map[faultproxy.Kind]int {
 // SQLite, on a busy machine) times requests out.
 const prefectTimeout = "5"
 
-// kubeHang bounds a hang in front of the API server.
-const kubeHang = 4 * time.Second
+// kubeTimeout is --kube-request-timeout under hangs: a hang in front of
+// the API server lasts until prefect-apply gives up.
+const kubeTimeout = 4 * time.Second
 
 // settings of a run.
 type settings struct {

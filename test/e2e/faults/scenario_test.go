@@ -28,9 +28,11 @@ func runScenario(t *testing.T, w *world, fig *figures, kind faultproxy.Kind, see
 		"PREFECT_API_AUTH_STRING": w.auth,
 		"KUBECONFIG":              px.kubeconfig,
 	}
+	var timeouts []string
 	if kind == faultproxy.Hang {
 		// A hang costs this much instead of the default 60 s.
 		h.Vars["PREFECT_API_REQUEST_TIMEOUT"] = prefectTimeout
+		timeouts = []string{"--kube-request-timeout", kubeTimeout.String()}
 	}
 	files := map[int]string{}
 	contents := map[int]string{}
@@ -45,7 +47,7 @@ func runScenario(t *testing.T, w *world, fig *figures, kind faultproxy.Kind, see
 	run := func(rev int, args ...string) (int, string, string) {
 		h.Vars[secretEnv] = w.secretValue(rev)
 		began := time.Now()
-		code, out, errOut := h.Run(append(args, "-f", files[rev])...)
+		code, out, errOut := h.Run(append(append(args, timeouts...), "-f", files[rev])...)
 		trail = append(trail, fmt.Sprintf("%s r%d %s", strings.Join(args, " "), rev, time.Since(began).Round(100*time.Millisecond)))
 		return code, out, errOut
 	}
@@ -107,6 +109,7 @@ func runScenario(t *testing.T, w *world, fig *figures, kind faultproxy.Kind, see
 	// default request timeout: the machine may be busy).
 	px.setRate(0)
 	delete(h.Vars, "PREFECT_API_REQUEST_TIMEOUT")
+	timeouts = nil
 	counts := px.counts()
 	for _, n := range counts {
 		fig.injected += n
