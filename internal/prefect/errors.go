@@ -48,17 +48,24 @@ func hasStatus(err error, status int) bool {
 	return errors.As(err, &e) && e.Status == status
 }
 
-// ConnError means no HTTP answer came back: the server is unreachable, the
-// TLS handshake failed, or the request timed out. URL has no userinfo.
+// ConnError means no whole HTTP answer came back: the server is
+// unreachable, the TLS handshake failed, the request timed out, or the
+// answer stopped midway (Partial). URL has no userinfo.
 type ConnError struct {
 	Op, Object string
 	URL        string // the API base, redacted
 	Source     string // where the URL came from
 	Hint       string
 	Err        error
+	// Partial: the answer had begun, and its body did not arrive whole.
+	Partial bool
 }
 
 func (e *ConnError) Error() string {
+	if e.Partial {
+		return fmt.Sprintf("%s %s: the answer from the Prefect API at %s (from %s) stopped before it was complete: %v; %s",
+			e.Op, e.Object, e.URL, e.Source, e.Err, e.Hint)
+	}
 	return fmt.Sprintf("%s %s: no answer from the Prefect API at %s (from %s): %v; %s",
 		e.Op, e.Object, e.URL, e.Source, e.Err, e.Hint)
 }
@@ -84,7 +91,7 @@ func connHint(err error, conn Connection) string {
 	case errors.As(err, &record):
 		return "the server does not speak TLS: check the scheme of PREFECT_API_URL (http:// or https://)"
 	case isTimeout(err):
-		return fmt.Sprintf("no answer within %s: raise PREFECT_API_REQUEST_TIMEOUT, or check the server", conn.Timeout)
+		return fmt.Sprintf("no complete answer within %s: raise PREFECT_API_REQUEST_TIMEOUT, or check the server", conn.Timeout)
 	}
 	return "check PREFECT_API_URL and that the server is running"
 }

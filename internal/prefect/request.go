@@ -122,7 +122,7 @@ func (c *Client) attempt(ctx context.Context, cl call, target string, payload []
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, errBodyCut{err}
 	}
 	if int64(len(data)) > limit {
 		if resp.StatusCode < 300 {
@@ -136,6 +136,12 @@ func (c *Client) attempt(ctx context.Context, cl call, target string, payload []
 // maxErrorBody caps what is read of a non-2xx answer: Prefect's 422 bodies
 // echo the request, a large job template included, but stay far below it.
 const maxErrorBody = 1 << 20
+
+// errBodyCut is a body that stopped arriving after the answer began.
+type errBodyCut struct{ err error }
+
+func (e errBodyCut) Error() string { return e.err.Error() }
+func (e errBodyCut) Unwrap() error { return e.err }
 
 type errTooLarge struct{ limit int64 }
 
@@ -153,12 +159,17 @@ func (c *Client) connError(ctx context.Context, cl call, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%s %s: %w", cl.op, cl.obj, ctx.Err())
 	}
+	var bc errBodyCut
+	partial := errors.As(err, &bc)
+	if partial {
+		err = bc.err
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
 	return &ConnError{Op: cl.op, Object: cl.obj, URL: RedactURL(c.conn.URL),
-		Source: c.conn.URLSource, Hint: connHint(err, c.conn), Err: err}
+		Source: c.conn.URLSource, Hint: connHint(err, c.conn), Err: err, Partial: partial}
 }
 
 // apiError builds the error for a non-2xx answer. A server or proxy may
