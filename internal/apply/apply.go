@@ -223,7 +223,7 @@ func apply(ctx context.Context, c plan.Change, t Targets) error {
 		case plan.Create, plan.Update:
 			return t.Kubernetes.Apply(ctx, c.Object, t.SecretData[c.Key])
 		case plan.Replace:
-			if !t.AllowReplace {
+			if !t.AllowReplace && !c.Terminating {
 				return fmt.Errorf("replacing %s needs --allow-replace", c.Key)
 			}
 			return t.Kubernetes.Replace(ctx, c.Object, t.SecretData[c.Key])

@@ -179,6 +179,25 @@ func TestReplaceNeedsPermission(t *testing.T) {
 	}
 }
 
+// A Kubernetes replace needs AllowReplace, unless the object is already
+// being deleted: then nothing goes that was not going anyway.
+func TestReplaceOfATerminatingObjectNeedsNoPermission(t *testing.T) {
+	sa := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount",
+		"metadata": map[string]any{"name": "worker", "namespace": "prefect"}}}
+	key := state.ObjectKey(sa)
+	for _, terminating := range []bool{false, true} {
+		p := &plan.Plan{Changes: []plan.Change{{Key: key, Action: plan.Replace, Object: sa, Terminating: terminating}}}
+		f := &fake{}
+		r := Execute(context.Background(), p, Targets{Kubernetes: f})
+		switch {
+		case terminating && (r[0].Status != Applied || strings.Join(f.log(), ",") != "Delete ServiceAccount worker,Apply ServiceAccount worker keys=0"):
+			t.Errorf("terminating, without AllowReplace: %+v, calls %v", r[0], f.log())
+		case !terminating && (r[0].Status != Failed || !strings.Contains(r[0].Error, "--allow-replace") || len(f.log()) != 0):
+			t.Errorf("not terminating, without AllowReplace: %+v, calls %v", r[0], f.log())
+		}
+	}
+}
+
 func TestConcurrencyBoundAndQueueOrder(t *testing.T) {
 	p := &plan.Plan{}
 	for i := 0; i < 12; i++ {

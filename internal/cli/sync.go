@@ -119,8 +119,8 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		reportUnmanaged(ios, opts.Output, p.plan)
 		return recordOwnership(ctx, p, nil)
 	}
-	if s := p.plan.Summary(); s.Replace > 0 && !opts.AllowReplace {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the plan replaces %s; nothing was changed: rerun with --allow-replace to do it", replacing(p.plan))}
+	if what := replacing(p.plan); what != "" && !opts.AllowReplace {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the plan replaces %s; nothing was changed: rerun with --allow-replace to do it", what)}
 	}
 	if !opts.Yes {
 		if !ios.InTTY {
@@ -248,12 +248,13 @@ func kubeTarget(k KubeClient) apply.Kubernetes {
 	return k
 }
 
-// replacing says what a plan replaces, for the refusal without
-// --allow-replace.
+// replacing says what a plan replaces that needs --allow-replace (not
+// objects already being deleted), for the refusal without it; "" when
+// nothing.
 func replacing(p *plan.Plan) string {
 	pools, objects := 0, 0
 	for _, c := range p.Changes {
-		if c.Action != plan.Replace {
+		if c.Action != plan.Replace || c.Terminating {
 			continue
 		}
 		if c.Key.System == state.Kubernetes {

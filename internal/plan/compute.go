@@ -211,13 +211,17 @@ func (c *computer) objects() {
 			c.add(Change{Key: key, Action: Create, Object: d, Fields: fields})
 			continue
 		}
-		if im, ok := c.opts.Immutable[key]; ok {
-			c.replaceObject(key, d, l, im)
-			continue
-		}
 		want := d
 		if p, ok := c.opts.Predicted[key]; ok {
 			want = p
+		}
+		if l.GetDeletionTimestamp() != nil {
+			c.recreate(key, d, want, l)
+			continue
+		}
+		if im, ok := c.opts.Immutable[key]; ok {
+			c.replaceObject(key, d, l, im)
+			continue
 		}
 		if !c.owned(key) && !c.opts.Adopt {
 			// The ownership labels are what adopting adds; the rest is
@@ -279,6 +283,24 @@ func (c *computer) replaceObject(key state.Key, d, l *unstructured.Unstructured,
 	}
 	c.add(Change{Key: key, Action: Replace, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key),
 		Reason: fmt.Sprintf("the server does not change this in place (%s): the object is deleted and created again", strings.Join(im.Messages, "; "))})
+}
+
+// recreate plans a declared object that is being deleted, its finalizers
+// not done yet: applying to it would only patch what is going away, so it
+// is replaced, which waits until it is gone and creates it again.
+func (c *computer) recreate(key state.Key, d, want, l *unstructured.Unstructured) {
+	ch := Change{Key: key, Object: d, Fields: diffObjects(key, want, l), Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key)}
+	if !c.owned(key) && !c.opts.Adopt {
+		c.add(c.unmanaged(ch, otherSet(l)))
+		return
+	}
+	held := ""
+	if f := l.GetFinalizers(); len(f) > 0 {
+		held = " (finalizers: " + strings.Join(f, ", ") + ")"
+	}
+	ch.Action, ch.Terminating = Replace, true
+	ch.Reason = "it is being deleted" + held + ": it is created again once it is gone"
+	c.add(ch)
 }
 
 func sortedPools(s *state.State) []string {

@@ -62,6 +62,10 @@ type Change struct {
 	// by this set: with --adopt, applying records it (and a no-op change
 	// then still writes the ownership); without, the action is Unmanaged.
 	Unowned bool `json:"unowned,omitempty"`
+	// Terminating marks the replace of a Kubernetes object already being
+	// deleted: it deletes nothing that was not going already, so it needs
+	// no --allow-replace; applying it waits for the object to be gone.
+	Terminating bool `json:"terminating,omitempty"`
 	// Fingerprint identifies the live object the change was computed
 	// against (Prefect `updated`, Kubernetes resourceVersion).
 	Fingerprint string `json:"fingerprint,omitempty"`

@@ -345,7 +345,9 @@ func TestImmutableFieldsAreAReplace(t *testing.T) {
 
 // A replaced object that a finalizer holds: sync waits for it to be gone,
 // saying so, then creates it; past --replace-timeout it stops, naming the
-// finalizer, and the next sync, once the finalizer is done, creates it.
+// finalizer, and the next sync, once the finalizer is done, creates it. A
+// declared object someone else deleted, held the same way, is created
+// again once it is gone, without --allow-replace.
 func TestReplaceWaitsForFinalizers(t *testing.T) {
 	e := setup(t)
 	e.MustRun(0, "sync", "-f", e.Example("pools.yaml"), "--yes")
@@ -444,6 +446,47 @@ func TestReplaceWaitsForFinalizers(t *testing.T) {
 	b, err = rbac.Get(ctx, name, metav1.GetOptions{})
 	if err != nil || b.UID == second || b.RoleRef.Name != "prefect-worker-role" || len(b.Finalizers) != 0 {
 		t.Errorf("binding after the waited replace: %v %+v", err, b)
+	}
+	e.MustRun(0, "diff", "-f", back)
+
+	// Deleted by someone else while a finalizer holds it: diff says it is
+	// going, and sync (no --allow-replace needed: it deletes nothing)
+	// waits for it to be gone and creates it again.
+	setFinalizers(`["` + finalizer + `"]`)
+	third := b.UID
+	if err := rbac.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := terminating(); !held {
+		t.Fatal("the deleted binding is not terminating")
+	}
+	out = e.MustRun(2, "diff", "-f", back)
+	if !strings.Contains(out, `-/+ ClusterRoleBinding "prefect-worker-binding" will be replaced`) ||
+		!strings.Contains(out, "it is being deleted (finalizers: "+finalizer+"): it is created again once it is gone") {
+		t.Errorf("diff of a binding being deleted:\n%s", out)
+	}
+	go func() {
+		code, out, errOut := e.Run("sync", "-f", back, "--yes")
+		done <- result{code, out, errOut}
+	}()
+	time.Sleep(4 * time.Second)
+	select {
+	case r := <-done:
+		t.Fatalf("sync ended while the finalizer held the deleted binding: exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	default:
+	}
+	setFinalizers("null")
+	select {
+	case r = <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("sync did not end within a minute of the finalizer's removal")
+	}
+	if r.code != 0 || !strings.Contains(r.out, `ClusterRoleBinding "prefect-worker-binding": replaced`) {
+		t.Errorf("sync of a binding being deleted: exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	b, err = rbac.Get(ctx, name, metav1.GetOptions{})
+	if err != nil || b.UID == third || b.DeletionTimestamp != nil {
+		t.Errorf("binding after it was created again: %v %+v", err, b)
 	}
 	e.MustRun(0, "diff", "-f", back)
 }
