@@ -50,26 +50,12 @@ func TestPruneOfAnEmptiedKubernetesSection(t *testing.T) {
 		t.Errorf("without --prune the cluster is read:\n%s", out)
 	}
 
-	noConfig := w.env()
-	noConfig.NewKube = func(kube.Options) (KubeClient, error) {
-		return nil, fmt.Errorf("loading the Kubernetes configuration: %w", kube.ErrNoConfig)
-	}
-	code, out, errOut := runEnv(noConfig, "sync", "-f", emptied, "--prune", "--yes")
-	if code != 0 || !strings.Contains(errOut, `Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set "team" may own are not pruned`) {
-		t.Errorf("without a kubeconfig: exit %d\n%s\n%s", code, out, errOut)
-	}
+	pruneWithoutKubeconfig(t, w, emptied)
 	if len(w.kube.objects) != 3 {
 		t.Errorf("without a kubeconfig %d objects remain, want 3", len(w.kube.objects))
 	}
 
-	out, _ = w.mustRun(2, "diff", "-f", emptied, "--prune")
-	if !strings.Contains(out, `- Namespace "prefect" will be deleted`) || !strings.Contains(out, `- ServiceAccount "prefect/worker" will be deleted`) {
-		t.Errorf("diff --prune:\n%s", out)
-	}
-	w.mustRun(0, "sync", "-f", emptied, "--prune", "--yes")
-	if _, ok := w.kube.objects[keyOf(foreign)]; !ok || len(w.kube.objects) != 1 {
-		t.Errorf("after the prune the cluster holds %v, want only the foreign ConfigMap", w.kube.objects)
-	}
+	pruneLeavesOnly(t, w, emptied, foreign)
 }
 
 // A file that drops its kubernetes section altogether: the set's inventory
@@ -96,30 +82,16 @@ func TestPruneWithoutAKubernetesSection(t *testing.T) {
 	w.kube.objects[keyOf(foreign)] = foreign
 
 	dropped := w.write("dropped.yaml", "set: team\npools:\n  - name: cpu\n    type: process\n")
-	noConfig := w.env()
-	noConfig.NewKube = func(kube.Options) (KubeClient, error) {
-		return nil, fmt.Errorf("loading the Kubernetes configuration: %w", kube.ErrNoConfig)
-	}
-	code, out, errOut := runEnv(noConfig, "sync", "-f", dropped, "--prune", "--yes")
-	if code != 0 || !strings.Contains(errOut, `Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set "team" may own are not pruned`) {
-		t.Errorf("without a kubeconfig: exit %d\n%s\n%s", code, out, errOut)
-	}
+	pruneWithoutKubeconfig(t, w, dropped)
 	if len(w.kube.objects) != 3 || !w.inventoryMark("team") {
 		t.Errorf("without a kubeconfig: %d objects remain (want 3), mark %v (want kept)", len(w.kube.objects), w.inventoryMark("team"))
 	}
 
-	out, _ = w.mustRun(0, "diff", "-f", dropped)
+	out, _ := w.mustRun(0, "diff", "-f", dropped)
 	if strings.Contains(out, "Namespace") {
 		t.Errorf("without --prune the cluster is read:\n%s", out)
 	}
-	out, _ = w.mustRun(2, "diff", "-f", dropped, "--prune")
-	if !strings.Contains(out, `- Namespace "prefect" will be deleted`) || !strings.Contains(out, `- ServiceAccount "prefect/worker" will be deleted`) {
-		t.Errorf("diff --prune:\n%s", out)
-	}
-	w.mustRun(0, "sync", "-f", dropped, "--prune", "--yes")
-	if _, ok := w.kube.objects[keyOf(foreign)]; !ok || len(w.kube.objects) != 1 {
-		t.Errorf("after the prune the cluster holds %v, want only the foreign ConfigMap", w.kube.objects)
-	}
+	pruneLeavesOnly(t, w, dropped, foreign)
 	if w.inventoryMark("team") {
 		t.Error("the mark outlived the set's last Kubernetes object")
 	}
@@ -173,5 +145,33 @@ func TestTimeoutFlagsMustBePositive(t *testing.T) {
 	}
 	if len(w.kube.objects) != 0 || w.prefect.reads != 0 {
 		t.Errorf("a refused run read or wrote: %d objects, %d reads", len(w.kube.objects), w.prefect.reads)
+	}
+}
+
+// pruneWithoutKubeconfig runs sync --prune of file with no kubeconfig to
+// be found: it succeeds and warns that the cluster was not pruned.
+func pruneWithoutKubeconfig(t *testing.T, w *memWorld, file string) {
+	t.Helper()
+	noConfig := w.env()
+	noConfig.NewKube = func(kube.Options) (KubeClient, error) {
+		return nil, fmt.Errorf("loading the Kubernetes configuration: %w", kube.ErrNoConfig)
+	}
+	code, out, errOut := runEnv(noConfig, "sync", "-f", file, "--prune", "--yes")
+	if code != 0 || !strings.Contains(errOut, `Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set "team" may own are not pruned`) {
+		t.Errorf("without a kubeconfig: exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// pruneLeavesOnly shows the set's two objects deleted by diff --prune of
+// file, and checks that sync --prune leaves only the foreign object.
+func pruneLeavesOnly(t *testing.T, w *memWorld, file string, foreign *unstructured.Unstructured) {
+	t.Helper()
+	out, _ := w.mustRun(2, "diff", "-f", file, "--prune")
+	if !strings.Contains(out, `- Namespace "prefect" will be deleted`) || !strings.Contains(out, `- ServiceAccount "prefect/worker" will be deleted`) {
+		t.Errorf("diff --prune:\n%s", out)
+	}
+	w.mustRun(0, "sync", "-f", file, "--prune", "--yes")
+	if _, ok := w.kube.objects[keyOf(foreign)]; !ok || len(w.kube.objects) != 1 {
+		t.Errorf("after the prune the cluster holds %v, want only the foreign ConfigMap", w.kube.objects)
 	}
 }
