@@ -69,9 +69,37 @@ func (h *Harness) Example(name string, replace ...string) string {
 		}
 		s = strings.Replace(s, replace[i], replace[i+1], 1)
 	}
+	return h.Write(name, s)
+}
+
+// Write writes content to Dir/name and returns its path.
+func (h *Harness) Write(name, content string) string {
+	h.T.Helper()
 	path := filepath.Join(h.Dir, name)
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		h.T.Fatal(err)
 	}
 	return path
+}
+
+// Through runs f with PREFECT_API_URL pointing at a fresh recording proxy
+// in front of p (servers.Prefect.Record), and returns the recorder; it
+// fails the test if no request went through the proxy.
+func (h *Harness) Through(p *servers.Prefect, f func()) *servers.Recorder {
+	h.T.Helper()
+	rec := p.Record(h.T)
+	saved, had := h.Vars["PREFECT_API_URL"]
+	h.Vars["PREFECT_API_URL"] = rec.URL
+	defer func() {
+		if had {
+			h.Vars["PREFECT_API_URL"] = saved
+		} else {
+			delete(h.Vars, "PREFECT_API_URL")
+		}
+	}()
+	f()
+	if len(rec.Requests()) == 0 {
+		h.T.Fatal("no request went through the recording proxy")
+	}
+	return rec
 }

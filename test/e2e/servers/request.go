@@ -2,9 +2,11 @@ package servers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -44,4 +46,47 @@ func (p *Prefect) Request(tb testing.TB, method, path string, body, out any) int
 		}
 	}
 	return resp.StatusCode
+}
+
+// Get reads path into out (see Request): true on 200, false on 404; any
+// other status fails tb.
+func (p *Prefect) Get(tb testing.TB, path string, out any) bool {
+	tb.Helper()
+	switch st := p.Request(tb, http.MethodGet, path, nil, out); st {
+	case http.StatusOK:
+		return true
+	case http.StatusNotFound:
+		return false
+	default:
+		tb.Fatalf("GET %s: %d", path, st)
+		return false
+	}
+}
+
+// List posts filter to a .../filter route and decodes the answer into out;
+// any status but 200 fails tb.
+func (p *Prefect) List(tb testing.TB, path string, filter, out any) {
+	tb.Helper()
+	if st := p.Request(tb, http.MethodPost, path, filter, out); st != http.StatusOK {
+		tb.Fatalf("POST %s: %d", path, st)
+	}
+}
+
+// CLI runs the pinned prefect CLI against the server, in Env with prompts
+// and colours off, and fails tb unless it succeeds; it returns what the
+// CLI printed.
+func (p *Prefect) CLI(tb testing.TB, args ...string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, PrefectBin(tb), args...)
+	cmd.Env = append(p.Env(), "PREFECT_CLI_PROMPT=false", "PREFECT_CLI_COLORS=false")
+	cmd.WaitDelay = 10 * time.Second
+	began := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		tb.Fatalf("prefect %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	tb.Logf("prefect %s: %s", strings.Join(args, " "), time.Since(began).Round(time.Millisecond))
+	return string(out)
 }
