@@ -1,4 +1,4 @@
-package prefect
+package prefectsync
 
 import (
 	"bytes"
@@ -50,7 +50,7 @@ asyncio.run(main())
 // own environment (its Prefect settings).
 func renderJobs(t *testing.T, templates map[string]map[string]any, extraEnv ...string) map[string]map[string]any {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	home := t.TempDir()
 	cmd := exec.CommandContext(ctx, servers.VenvPython(t), "-c", buildJob)
@@ -100,7 +100,7 @@ var secretRef = map[string]any{"secretKeyRef": map[string]any{"name": "prefect-b
 
 // The installed Kubernetes worker accepts every synced template and builds
 // the Job the file describes.
-func TestWorkerBuildsTheDeclaredJob(t *testing.T) {
+func TestWorkerAcceptsTheTemplate(t *testing.T) {
 	e := newEnv(t, server(t), "worker")
 	e.sync(0, e.example("pools.yaml"), "--yes")
 	templates := map[string]map[string]any{}

@@ -1,4 +1,4 @@
-package prefect
+package prefectsync
 
 import (
 	"reflect"
@@ -20,6 +20,7 @@ func TestOneFieldChange(t *testing.T) {
 		header string // the text plan's line for the changed object
 		field  string // the text plan's one field line
 		json   string // the JSON plan's one change, as planDoc.changed renders it
+		md     string // when set, a line pair the Markdown plan must hold
 		check  func(t *testing.T, a api)
 	}{
 		{
@@ -41,6 +42,7 @@ func TestOneFieldChange(t *testing.T) {
 			header: `~ work pool "` + e.pool("cpu-intensive") + `" will be updated`,
 			field:  `~ concurrencyLimit: 4 → 6`,
 			json:   `update ` + e.pool("cpu-intensive") + ` concurrencyLimit 4→6`,
+			md:     "- concurrencyLimit: 4\n+ concurrencyLimit: 6\n",
 			check: func(t *testing.T, a api) {
 				if p := a.mustPool(e.pool("cpu-intensive")); !reflect.DeepEqual(p.ConcurrencyLimit, intp(6)) {
 					t.Errorf("cpu-intensive concurrency_limit = %v", deref(p.ConcurrencyLimit))
@@ -81,11 +83,11 @@ func TestOneFieldChange(t *testing.T) {
 		},
 	}
 	var edits []string
-	parent := e.t
+	parent := e.T
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			e.t = t
-			defer func() { e.t = parent }()
+			e.T = t
+			defer func() { e.T = parent }()
 			// Each case keeps the earlier cases' edits, so that the only
 			// difference with the live state is this case's field.
 			f := e.example("pools.yaml", append(append([]string{}, edits...), tc.edits...)...)
@@ -108,6 +110,12 @@ func TestOneFieldChange(t *testing.T) {
 			}
 			if doc.Summary.Update != 1 || doc.Summary.Create+doc.Summary.Replace+doc.Summary.Delete != 0 || !doc.Summary.Changes || doc.Set != e.set {
 				t.Errorf("JSON plan summary = %+v, set %q", doc.Summary, doc.Set)
+			}
+
+			if tc.md != "" {
+				if md := e.diff(2, f, "-o", "markdown"); !strings.Contains(md, tc.md) {
+					t.Errorf("the Markdown plan lacks %q:\n%s", tc.md, md)
+				}
 			}
 
 			out = e.sync(0, f, "--yes")

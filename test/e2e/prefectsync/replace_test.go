@@ -1,4 +1,4 @@
-package prefect
+package prefectsync
 
 import (
 	"os"
@@ -27,12 +27,13 @@ func TestTypeChangeIsAReplace(t *testing.T) {
 	process := "  - name: " + e.pool("memory-intensive") + "\n    type: process\n" +
 		"    description: Flows that hold large data sets in memory\n    concurrencyLimit: 2\n" +
 		"    queues:\n      - name: default\n        priority: 1\n\n"
-	g := e.write("process.yaml", strings.Replace(string(raw), block, process, 1))
+	g := e.Write("process.yaml", strings.Replace(string(raw), block, process, 1))
 
 	out := e.diff(2, g)
 	for _, want := range []string{
 		`-/+ work pool "` + e.pool("memory-intensive") + `" will be replaced`,
 		`~ type: "kubernetes" → "process"`,
+		"kubernetes → process", // the reason, in its comment line
 		"1 to replace",
 	} {
 		if !strings.Contains(out, want) {
@@ -57,13 +58,13 @@ func TestTypeChangeIsAReplace(t *testing.T) {
 	}
 
 	// Without --allow-replace: exit 1 and not one write reaches the server.
-	rec := e.through(func() {
-		code, stdout, stderr := e.run(e.planArgs("sync", g, "--yes")...)
+	rec := e.Through(e.server, func() {
+		code, stdout, stderr := e.Run(e.planArgs("sync", g, "--yes")...)
 		if code != 1 || !strings.Contains(stderr, "--allow-replace") {
 			t.Errorf("sync without --allow-replace: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 	})
-	if w := rec.writes(); len(w) > 0 {
+	if w := rec.Writes(); len(w) > 0 {
 		t.Errorf("sync without --allow-replace wrote: %v", w)
 	}
 	for _, p := range examplePools {
@@ -114,14 +115,14 @@ func TestReplaceForgetsTheQueuesItDropped(t *testing.T) {
 	// set's "urgent" queue is deleted with the old pool.
 	block := e.poolBlock(string(raw), "gpu-tasks")
 	process := "  - name: " + e.pool("gpu-tasks") + "\n    type: process\n    queues:\n      - name: default\n        priority: 1\n"
-	g := e.write("process.yaml", strings.Replace(string(raw), block, process, 1))
+	g := e.Write("process.yaml", strings.Replace(string(raw), block, process, 1))
 	e.sync(0, g, "--yes", "--allow-replace")
 	if q := e.api().queues(e.pool("gpu-tasks")); len(q) != 1 {
 		t.Fatalf("gpu-tasks queues after the replace: %v", keys(q))
 	}
 
 	// Someone adds an "urgent" queue by hand.
-	e.prefectCLI("work-queue", "create", "urgent", "--pool", e.pool("gpu-tasks"))
+	e.server.CLI(e.T, "work-queue", "create", "urgent", "--pool", e.pool("gpu-tasks"))
 	if out := e.diff(0, g, "--prune"); strings.Contains(out, `work queue "urgent"`) {
 		t.Errorf("diff --prune plans to delete a queue made by hand after a replace:\n%s", out)
 	}

@@ -1,4 +1,4 @@
-package prefect
+package prefectsync
 
 import (
 	"flag"
@@ -22,7 +22,7 @@ func TestMain(m *testing.M) {
 	if testing.Short() {
 		os.Exit(m.Run())
 	}
-	tb := &servers.MainTB{Prefix: "prefect e2e: "}
+	tb := &servers.MainTB{Prefix: "prefectsync e2e: "}
 	began := time.Now()
 	done := make(chan struct{})
 	go func() {
@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 	if shared == nil {
 		startErr = tb.Messages()
 	} else {
-		fmt.Fprintf(os.Stderr, "prefect e2e: shared Prefect server at %s started in %s\n", shared.URL, time.Since(began).Round(time.Millisecond))
+		fmt.Fprintf(os.Stderr, "prefectsync e2e: shared Prefect server at %s started in %s\n", shared.URL, time.Since(began).Round(time.Millisecond))
 	}
 	code := m.Run()
 	tb.RunCleanups()

@@ -1,7 +1,9 @@
-package prefect
+package prefectsync
 
 import (
 	"os"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -11,7 +13,7 @@ import (
 // when the file once declared it, even with --allow-empty), not another
 // set's pool, never a pool's default queue; emptying the set needs
 // --allow-empty.
-func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
+func TestPruneOwnsOnlyWhatItCreated(t *testing.T) {
 	e := newEnv(t, server(t), "prune")
 	a := e.api()
 	hand := e.pool("made-by-hand")
@@ -19,11 +21,11 @@ func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
 
 	// Another set's pool, on the same server.
 	o := newEnv(t, e.server, "prune-other")
-	o.sync(0, o.write("other.yaml", "set: other\npools:\n  - name: "+other+"\n    type: process\n"), "--yes")
+	o.sync(0, o.Write("other.yaml", "set: other\npools:\n  - name: "+other+"\n    type: process\n"), "--yes")
 
 	// A pool made by hand with the official CLI, then declared in the file:
 	// it is reported as not managed and left alone.
-	e.prefectCLI("work-pool", "create", hand, "--type", "process")
+	e.server.CLI(e.T, "work-pool", "create", hand, "--type", "process")
 	handBefore := a.mustPool(hand)
 	declared := e.example("declared.yaml", "\npools:\n", "\npools:\n  - name: "+hand+"\n    type: process\n    description: taken over by mistake\n")
 	out := e.sync(0, declared, "--yes")
@@ -45,7 +47,7 @@ func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
 	if !strings.Contains(s, urgent) {
 		t.Fatal("the example has no urgent queue")
 	}
-	g := e.write("smaller.yaml", strings.Replace(s, urgent, "", 1))
+	g := e.Write("smaller.yaml", strings.Replace(s, urgent, "", 1))
 	memOrphan := `? work pool "` + e.pool("memory-intensive") + `" is no longer in the file`
 	urgentOrphan := `? work queue "urgent" in pool "` + e.pool("gpu-tasks") + `" is no longer in the file`
 
@@ -64,8 +66,8 @@ func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
 	if doc.Summary.Orphan != 2 || doc.Summary.Changes {
 		t.Errorf("JSON summary without --prune: %+v", doc.Summary)
 	}
-	rec := e.through(func() { e.sync(0, g, "--yes") })
-	if w := rec.writes(); len(w) > 0 {
+	rec := e.Through(e.server, func() { e.sync(0, g, "--yes") })
+	if w := rec.Writes(); len(w) > 0 {
 		t.Errorf("sync without --prune wrote: %v", w)
 	}
 	if _, ok := a.pool(e.pool("memory-intensive")); !ok {
@@ -84,8 +86,14 @@ func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
 		}
 	}
 	out = e.sync(0, g, "--yes", "--prune")
-	if !strings.Contains(out, "Sync: 2 applied, 0 failed, 0 skipped.") {
-		t.Errorf("sync --prune:\n%s", out)
+	for _, want := range []string{
+		`work pool "` + e.pool("memory-intensive") + `": deleted`,
+		`work queue "urgent" in pool "` + e.pool("gpu-tasks") + `": deleted`,
+		"Sync: 2 applied, 0 failed, 0 skipped.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("sync --prune lacks %q:\n%s", want, out)
+		}
 	}
 	if _, ok := a.pool(e.pool("memory-intensive")); ok {
 		t.Error("memory-intensive survived sync --prune")
@@ -100,7 +108,7 @@ func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
 
 	// A declared default queue that leaves the file is never deleted.
 	defaultQ := "      - name: default\n        priority: 1\n        description: Everything that needs no special resources\n"
-	h := e.write("nodefault.yaml", strings.Replace(string(mustRead(t, g)), defaultQ, "      - name: batch\n        priority: 2\n", 1))
+	h := e.Write("nodefault.yaml", strings.Replace(string(mustRead(t, g)), defaultQ, "      - name: batch\n        priority: 2\n", 1))
 	out = e.diff(2, h, "--prune")
 	if strings.Contains(out, `work queue "default"`) || !strings.Contains(out, "Plan: 1 to create, 0 to update, 0 to replace, 0 to delete.") {
 		t.Errorf("diff --prune of a pool whose default queue left the file:\n%s", out)
@@ -112,18 +120,18 @@ func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
 
 	// Pruning everything the set owns is refused without --allow-empty,
 	// before anything is written.
-	empty := e.write("empty.yaml", "set: gbif\npools: []\n")
-	rec = e.through(func() {
-		code, stdout, stderr := e.run(e.planArgs("sync", empty, "--yes", "--prune")...)
+	empty := e.Write("empty.yaml", "set: gbif\npools: []\n")
+	rec = e.Through(e.server, func() {
+		code, stdout, stderr := e.Run(e.planArgs("sync", empty, "--yes", "--prune")...)
 		if code != 1 || !strings.Contains(stderr, "--allow-empty") {
 			t.Errorf("emptying the set without --allow-empty: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 		}
 	})
-	if w := rec.writes(); len(w) > 0 {
+	if w := rec.Writes(); len(w) > 0 {
 		t.Errorf("the refused prune wrote: %v", w)
 	}
 	// diff refuses the same plan (it cannot be previewed without the flag).
-	if code, _, stderr := e.run(e.planArgs("diff", empty, "--prune")...); code != 1 || !strings.Contains(stderr, "--allow-empty") {
+	if code, _, stderr := e.Run(e.planArgs("diff", empty, "--prune")...); code != 1 || !strings.Contains(stderr, "--allow-empty") {
 		t.Errorf("diff --prune of an empty file: exit %d\n%s", code, stderr)
 	}
 	for _, p := range []string{"gbif-automations", "cpu-intensive", "gpu-tasks"} {
@@ -143,6 +151,19 @@ func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
 		t.Error("the hand-made pool was recreated")
 	}
 	a.mustPool(other)
+	// Of this test's pools, only those the set never owned are left.
+	var left []string
+	for name := range a.poolNames() {
+		if strings.HasPrefix(name, e.prefix) {
+			left = append(left, name)
+		}
+	}
+	sort.Strings(left)
+	want := []string{hand, other}
+	sort.Strings(want)
+	if !reflect.DeepEqual(left, want) {
+		t.Errorf("pools after emptying the set: %q, want %q", left, want)
+	}
 	if v, ok := a.variable("prefect-apply_" + e.set + "_0"); ok {
 		t.Errorf("the emptied set's inventory is still there: %s", compact(v))
 	}
@@ -153,13 +174,4 @@ func TestPruneDeletesOnlyWhatTheSetOwns(t *testing.T) {
 	if strings.TrimSpace(out) != "No changes: the live state matches the file." {
 		t.Errorf("diff after emptying:\n%s", out)
 	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
 }

@@ -1,4 +1,4 @@
-package prefect
+package prefectsync
 
 import (
 	"strings"
@@ -11,18 +11,18 @@ import (
 func TestInvalidSetNameIsRefusedUpFront(t *testing.T) {
 	e := newEnv(t, server(t), "badset")
 	e.set = "Bad_Set"
-	f := e.write("one.yaml", "set: good\npools:\n  - name: "+e.pool("one")+"\n    type: process\n")
-	rec := newRecorder(t, e.server.URL)
-	e.vars["PREFECT_API_URL"] = rec.url
-	code, stdout, stderr := e.run(e.planArgs("sync", f, "--yes")...)
+	f := e.Write("one.yaml", "set: good\npools:\n  - name: "+e.pool("one")+"\n    type: process\n")
+	rec := e.server.Record(t)
+	e.Vars["PREFECT_API_URL"] = rec.URL
+	code, stdout, stderr := e.Run(e.planArgs("sync", f, "--yes")...)
 	if code != 1 {
 		t.Errorf("sync --set Bad_Set: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	if _, ok := e.api().pool(e.pool("one")); ok {
 		t.Errorf("sync --set Bad_Set created the pool")
 	}
-	mustHold(t, len(rec.requests()) > 0,
+	mustHold(t, len(rec.Requests()) > 0,
 		"--set is not checked like the file's set (internal/cli/pipeline.go computePlan assigns it after "+
 			"validation): the plan is printed and the run fails only when the server rejects the inventory "+
-			"variable's name (422) after %d requests %v; stderr: %s", len(rec.requests()), rec.writes(), strings.TrimSpace(stderr))
+			"variable's name (422) after %d requests %v; stderr: %s", len(rec.Requests()), rec.Writes(), strings.TrimSpace(stderr))
 }

@@ -1,4 +1,4 @@
-package prefect
+package prefectsync
 
 import (
 	"encoding/base64"
@@ -28,10 +28,10 @@ func TestBasicAuth(t *testing.T) {
 	a := e.api()
 
 	// No credential: 401, named as such, nothing created.
-	delete(e.vars, "PREFECT_API_AUTH_STRING")
+	delete(e.Vars, "PREFECT_API_AUTH_STRING")
 	for _, args := range [][]string{e.planArgs("diff", f), e.planArgs("sync", f, "--yes")} {
 		cmd := args[0]
-		code, stdout, stderr := e.run(args...)
+		code, stdout, stderr := e.Run(args...)
 		if code != 1 || !strings.Contains(stderr, "401 Unauthorized") || !strings.Contains(stderr, "no credential was sent") ||
 			!strings.Contains(stderr, "PREFECT_API_AUTH_STRING") {
 			t.Errorf("%s without a credential: exit %d\nstdout:\n%s\nstderr:\n%s", cmd, code, stdout, stderr)
@@ -42,19 +42,19 @@ func TestBasicAuth(t *testing.T) {
 	}
 
 	// A wrong credential, from the environment.
-	e.vars["PREFECT_API_AUTH_STRING"] = wrong
-	code, stdout, stderr := e.run(e.planArgs("sync", f, "--yes")...)
+	e.Vars["PREFECT_API_AUTH_STRING"] = wrong
+	code, stdout, stderr := e.Run(e.planArgs("sync", f, "--yes")...)
 	if code != 1 || !strings.Contains(stderr, "401 Unauthorized") || !strings.Contains(stderr, "the server rejected") {
 		t.Errorf("sync with a wrong credential: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	// A Prefect Cloud key is not what this server wants either.
-	delete(e.vars, "PREFECT_API_AUTH_STRING")
-	e.vars["PREFECT_API_KEY"] = "pnu_CANARY-key-789"
-	code, stdout, stderr = e.run(e.planArgs("diff", f)...)
+	delete(e.Vars, "PREFECT_API_AUTH_STRING")
+	e.Vars["PREFECT_API_KEY"] = "pnu_CANARY-key-789"
+	code, stdout, stderr = e.Run(e.planArgs("diff", f)...)
 	if code != 1 || !strings.Contains(stderr, "401 Unauthorized") {
 		t.Errorf("diff with an API key: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	delete(e.vars, "PREFECT_API_KEY")
+	delete(e.Vars, "PREFECT_API_KEY")
 	for _, pool := range examplePools {
 		if _, ok := a.pool(e.pool(pool)); ok {
 			t.Errorf("pool %q exists after the unauthenticated runs", pool)
@@ -63,7 +63,7 @@ func TestBasicAuth(t *testing.T) {
 
 	// The right credential from the environment: sync, diff clean, the
 	// JSON and Markdown plans render.
-	e.vars["PREFECT_API_AUTH_STRING"] = canary
+	e.Vars["PREFECT_API_AUTH_STRING"] = canary
 	e.diff(2, f)
 	e.sync(0, f, "--yes")
 	checkExample(t, e)
@@ -75,9 +75,9 @@ func TestBasicAuth(t *testing.T) {
 
 	// The credential from the active Prefect profile in the home directory
 	// (the URL too), with nothing in the environment.
-	delete(e.vars, "PREFECT_API_AUTH_STRING")
-	delete(e.vars, "PREFECT_API_URL")
-	prof := filepath.Join(e.home, ".prefect", "profiles.toml")
+	delete(e.Vars, "PREFECT_API_AUTH_STRING")
+	delete(e.Vars, "PREFECT_API_URL")
+	prof := filepath.Join(e.Dir, ".prefect", "profiles.toml")
 	if err := os.MkdirAll(filepath.Dir(prof), 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -87,31 +87,31 @@ func TestBasicAuth(t *testing.T) {
 	}
 	e.diff(0, f)
 	// The environment beats the profile: a wrong auth string there wins.
-	e.vars["PREFECT_API_AUTH_STRING"] = wrong
-	if code, _, stderr := e.run(e.planArgs("diff", f)...); code != 1 || !strings.Contains(stderr, "401") {
+	e.Vars["PREFECT_API_AUTH_STRING"] = wrong
+	if code, _, stderr := e.Run(e.planArgs("diff", f)...); code != 1 || !strings.Contains(stderr, "401") {
 		t.Errorf("diff with a wrong auth string in the environment over a right profile: exit %d\n%s", code, stderr)
 	}
-	delete(e.vars, "PREFECT_API_AUTH_STRING")
+	delete(e.Vars, "PREFECT_API_AUTH_STRING")
 	if err := os.Remove(prof); err != nil {
 		t.Fatal(err)
 	}
 
 	// Credentials in the URL's userinfo are not printed either.
-	e.vars["PREFECT_API_URL"] = strings.Replace(p.URL, "http://", "http://"+canary+"@", 1)
-	code, stdout, stderr = e.run(e.planArgs("diff", f)...)
+	e.Vars["PREFECT_API_URL"] = strings.Replace(p.URL, "http://", "http://"+canary+"@", 1)
+	code, stdout, stderr = e.Run(e.planArgs("diff", f)...)
 	t.Logf("diff with the auth string as URL userinfo: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	e.vars["PREFECT_API_URL"] = p.URL
+	e.Vars["PREFECT_API_URL"] = p.URL
 
 	secrets := []string{
 		canary, "CANARY-s3cret-123", wrong, "wrong-CANARY-s3cret-456", "CANARY-key-789",
 		base64.StdEncoding.EncodeToString([]byte(canary)), base64.StdEncoding.EncodeToString([]byte(wrong)),
 	}
 	for _, s := range secrets {
-		if strings.Contains(e.transcript.String(), s) {
+		if strings.Contains(e.Output.String(), s) {
 			t.Errorf("prefect-apply printed the credential %q", s)
 		}
 	}
-	if strings.Contains(e.transcript.String(), "CANARY") {
-		t.Errorf("prefect-apply printed part of a credential:\n%s", e.transcript.String())
+	if strings.Contains(e.Output.String(), "CANARY") {
+		t.Errorf("prefect-apply printed part of a credential:\n%s", e.Output.String())
 	}
 }

@@ -1,4 +1,4 @@
-package prefect
+package prefectsync
 
 import (
 	"sort"
@@ -88,7 +88,10 @@ func TestDiffOutputFormats(t *testing.T) {
 	}
 
 	// sync -o json: the plan on stdout, progress elsewhere.
-	stdout, stderr := e.must(0, e.planArgs("sync", f, "--yes", "-o", "json")...)
+	code, stdout, stderr := e.Run(e.planArgs("sync", f, "--yes", "-o", "json")...)
+	if code != 0 {
+		t.Fatalf("sync -o json: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
 	if d := parsePlan(t, stdout); d.Summary.Create != 9 {
 		t.Errorf("sync -o json plan summary: %+v", d.Summary)
 	}
