@@ -175,3 +175,24 @@ func pruneLeavesOnly(t *testing.T, w *memWorld, file string, foreign *unstructur
 		t.Errorf("after the prune the cluster holds %v, want only the foreign ConfigMap", w.kube.objects)
 	}
 }
+
+// Declared objects that exist but belong to nobody in the set are left
+// alone without --adopt, and do not mark the inventory; adopting them does.
+func TestUnmanagedObjectsDoNotMarkTheInventory(t *testing.T) {
+	w := newMemWorld(t)
+	for _, o := range []*unstructured.Unstructured{
+		{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "prefect"}}},
+		{Object: map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "worker", "namespace": "prefect"}}},
+	} {
+		w.kube.objects[keyOf(o)] = o
+	}
+	f := w.write("pools.yaml", strings.Replace(twoObjects, "pools:\n  - name: cpu\n    type: process\n", "pools: []\n", 1))
+	w.mustRun(0, "sync", "-f", f, "--yes")
+	if w.inventoryMark("team") {
+		t.Error("objects left alone as unmanaged marked the inventory")
+	}
+	w.mustRun(0, "sync", "-f", f, "--yes", "--adopt")
+	if !w.inventoryMark("team") {
+		t.Error("adopting the objects did not mark the inventory")
+	}
+}

@@ -120,10 +120,9 @@ type planned struct {
 	kube      KubeClient
 	inventory *inventory.Inventory
 	plan      *plan.Plan
-	// kubeRead: the cluster was read, and kubeOwned are the objects the
-	// set owned there.
-	kubeRead  bool
-	kubeOwned []state.Key
+	// kubeRead: the cluster was read, so the plan holds every
+	// Kubernetes object the set owns there.
+	kubeRead bool
 }
 
 // computePlan is the shared script: load → validate → read live → plan.
@@ -229,11 +228,6 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if kr != nil {
 		kr.addTo(live, file.Set, &opts)
 		out.kube, out.kubeRead = kr.client, true
-		for k := range kr.objects {
-			if opts.Owned(k) {
-				out.kubeOwned = append(out.kubeOwned, k)
-			}
-		}
 	}
 	if out.plan, err = plan.Compute(want, live, opts); err != nil {
 		return nil, err

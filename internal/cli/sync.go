@@ -196,12 +196,10 @@ func recordOwnership(ctx context.Context, p *planned, results []apply.Result) er
 
 // mayOwnKubernetes says whether the set may own objects in a cluster once
 // results are applied (results nil: before applying, or with nothing to
-// apply): while the file declares any, or while one it owned was not
-// deleted; when the cluster was not read, it stays what the inventory says.
+// apply): while the plan holds a Kubernetes object the set owns or takes
+// over, other than one it deleted. When the cluster was not read, it stays
+// what the inventory says.
 func (p *planned) mayOwnKubernetes(results []apply.Result) bool {
-	if len(p.desired.Objects) > 0 {
-		return true
-	}
 	if !p.kubeRead {
 		return p.inventory.Kubernetes
 	}
@@ -211,8 +209,8 @@ func (p *planned) mayOwnKubernetes(results []apply.Result) bool {
 			gone[r.Key] = true
 		}
 	}
-	for _, k := range p.kubeOwned {
-		if !gone[k] {
+	for _, c := range p.plan.Changes {
+		if c.Key.System == state.Kubernetes && c.Action != plan.Unmanaged && !gone[c.Key] {
 			return true
 		}
 	}
