@@ -41,7 +41,12 @@ sync never deletes what it does not own. Objects it creates are recorded in
 an inventory on the Prefect server (Prefect Variables named
 prefect-apply_<set>_<n>); with --prune, owned objects that left the file are
 deleted. A pool's default queue is never deleted. Changing a pool's type
-means deleting and recreating it, which sync does only with --allow-replace.
+means deleting and recreating it, which sync does only with --allow-replace,
+and so does changing a Kubernetes field the server will not change in place
+(a binding's roleRef, a Secret's type). The object is created again once the
+old one is gone, its finalizers done (--replace-timeout). A declared object
+that someone else is deleting is created again the same way, without
+--allow-replace.
 
 A declared object that already exists but that the set does not own (a
 pool or queue missing from the inventory, a Kubernetes object without the
