@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -194,5 +195,59 @@ func TestUnmanagedObjectsDoNotMarkTheInventory(t *testing.T) {
 	w.mustRun(0, "sync", "-f", f, "--yes", "--adopt")
 	if !w.inventoryMark("team") {
 		t.Error("adopting the objects did not mark the inventory")
+	}
+}
+
+// The set's objects are looked for in the namespaces its inventory records
+// and its file uses, not across the cluster: an object in a namespace that
+// left the file is still found and pruned, and the namespace is forgotten
+// once the set has nothing left there. An inventory an earlier version
+// wrote gets a search of the whole cluster.
+func TestObjectsAreListedInTheSetsNamespaces(t *testing.T) {
+	w := newMemWorld(t)
+	withBatch := twoObjects + `    - apiVersion: v1
+      kind: Namespace
+      metadata:
+        name: batch
+    - apiVersion: v1
+      kind: ServiceAccount
+      metadata:
+        name: helper
+        namespace: batch
+`
+	withBatch = strings.Replace(withBatch, "pools:\n  - name: cpu\n    type: process\n", "", 1) + "pools:\n  - name: cpu\n    type: process\n"
+	f := w.write("pools.yaml", withBatch)
+	w.mustRun(0, "sync", "-f", f, "--yes")
+	inv, err := inventory.Load(context.Background(), w.prefect, "team")
+	if err != nil || !reflect.DeepEqual(inv.Namespaces, []string{"batch", "prefect"}) {
+		t.Fatalf("inventory namespaces %v (err %v)", inv.Namespaces, err)
+	}
+	lastRead := func() []string { return w.kube.namespaces[len(w.kube.namespaces)-1] }
+
+	// batch leaves the file: still read, its object pruned, then forgotten.
+	g := w.write("pools.yaml", twoObjects)
+	out, _ := w.mustRun(2, "diff", "-f", g, "--prune")
+	if got := lastRead(); !reflect.DeepEqual(got, []string{"batch", "prefect"}) {
+		t.Errorf("diff read namespaces %v, want batch and prefect", got)
+	}
+	if !strings.Contains(out, `- ServiceAccount "batch/helper" will be deleted`) {
+		t.Errorf("diff --prune does not delete the object in the namespace that left the file:\n%s", out)
+	}
+	w.mustRun(0, "sync", "-f", g, "--prune", "--yes")
+	w.mustRun(0, "diff", "-f", g, "--prune")
+	if got := lastRead(); !reflect.DeepEqual(got, []string{"prefect"}) {
+		t.Errorf("after the prune diff read namespaces %v, want only prefect", got)
+	}
+
+	// Written by an earlier version: the whole cluster.
+	for name, v := range w.prefect.vars {
+		if strings.HasPrefix(name, inventory.Prefix("team")) {
+			v.Value = map[string]any{"version": 1, "set": "team", "pools": []any{"cpu"}}
+			w.prefect.vars[name] = v
+		}
+	}
+	w.mustRun(0, "diff", "-f", g)
+	if got := lastRead(); got != nil {
+		t.Errorf("with an inventory of an earlier version diff read namespaces %v, want the whole cluster", got)
 	}
 }

@@ -37,7 +37,7 @@ type kubeRead struct {
 // exist, predicts the latter by dry run, and checks that the objects the
 // pools reference and the file does not declare exist. It does not need
 // the Prefect state, so it runs while that is read.
-func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags, file *config.File, want *state.State) (*kubeRead, error) {
+func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags, file *config.File, want *state.State, namespaces []string) (*kubeRead, error) {
 	newKube := env.NewKube
 	if newKube == nil {
 		newKube = func(o kube.Options) (KubeClient, error) { return kube.New(o) }
@@ -57,7 +57,7 @@ func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags,
 		declared = append(declared, k)
 	}
 	state.SortKeys(declared)
-	objs, err := kc.ReadLive(ctx, file.Set, declared)
+	objs, err := kc.ReadLive(ctx, file.Set, declared, namespaces)
 	if err != nil {
 		return nil, err
 	}

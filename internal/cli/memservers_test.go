@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -264,6 +265,8 @@ type memKube struct {
 	mu      sync.Mutex
 	objects map[state.Key]*unstructured.Unstructured
 	version int
+	// namespaces records what each ReadLive was given.
+	namespaces [][]string
 }
 
 var _ KubeClient = (*memKube)(nil)
@@ -299,12 +302,18 @@ func (k *memKube) Replace(ctx context.Context, obj *unstructured.Unstructured, d
 	return k.Apply(ctx, obj, data)
 }
 
-func (k *memKube) ReadLive(_ context.Context, _ string, _ []state.Key) (map[state.Key]*unstructured.Unstructured, error) {
+// ReadLive returns every object (the labels are the planner's business),
+// but, as the real lists do, namespaced ones only in namespaces unless it
+// is nil, and the declared ones wherever they are.
+func (k *memKube) ReadLive(_ context.Context, _ string, declared []state.Key, namespaces []string) (map[state.Key]*unstructured.Unstructured, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	k.namespaces = append(k.namespaces, namespaces)
 	out := map[state.Key]*unstructured.Unstructured{}
 	for key, o := range k.objects {
-		out[key] = o.DeepCopy()
+		if namespaces == nil || key.Namespace == "" || slices.Contains(namespaces, key.Namespace) || slices.Contains(declared, key) {
+			out[key] = o.DeepCopy()
+		}
 	}
 	return out, nil
 }

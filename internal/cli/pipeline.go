@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -25,7 +26,9 @@ import (
 // KubeClient is what diff and sync need of a cluster.
 type KubeClient interface {
 	apply.Kubernetes
-	ReadLive(ctx context.Context, set string, declared []state.Key) (map[state.Key]*unstructured.Unstructured, error)
+	// ReadLive lists namespaced kinds in namespaces, or across the cluster
+	// when it is nil.
+	ReadLive(ctx context.Context, set string, declared []state.Key, namespaces []string) (map[state.Key]*unstructured.Unstructured, error)
 	Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, map[state.Key]state.Immutable, error)
 	Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error)
 	Stats() map[string]int
@@ -163,6 +166,13 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if err != nil {
 		return nil, err
 	}
+	// The set's inventory comes first: it says where in a cluster the set's
+	// objects may be.
+	inv, err := inventory.Load(ctx, client, file.Set)
+	if err != nil {
+		return nil, err
+	}
+	namespaces := kubeNamespaces(inv, file, want)
 	// Prefect and Kubernetes are read at the same time. The first error
 	// cancels the other read, and it is the one reported: an error that
 	// comes after the cancellation is its consequence.
@@ -190,7 +200,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if readKube || pruneOnly {
 		go func() {
 			var err error
-			kr, err = readKubernetes(rctx, ios, env, f, file, want)
+			kr, err = readKubernetes(rctx, ios, env, f, file, want, namespaces)
 			if pruneOnly && errors.Is(err, kube.ErrNoConfig) {
 				noKubeconfig, err = true, nil
 			}
@@ -199,7 +209,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	} else {
 		kubeDone <- result{}
 	}
-	live, inv, err := readPrefect(rctx, client, file.Set)
+	live, err := client.ReadState(rctx)
 	pres := ended(err)
 	kres := <-kubeDone
 	switch {
@@ -212,7 +222,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	// owns objects in a cluster. Its inventory says so, and a prune then
 	// reads the cluster to delete them.
 	if file.Kubernetes == nil && f.Prune && !f.SkipKubernetes && inv.Kubernetes {
-		kr, err = readKubernetes(ctx, ios, env, f, file, want)
+		kr, err = readKubernetes(ctx, ios, env, f, file, want, namespaces)
 		if errors.Is(err, kube.ErrNoConfig) {
 			noKubeconfig, err = true, nil
 		}
@@ -240,17 +250,25 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	return out, nil
 }
 
-// readPrefect reads the pools and queues and the set's inventory.
-func readPrefect(ctx context.Context, client PrefectClient, set string) (*state.State, *inventory.Inventory, error) {
-	live, err := client.ReadState(ctx)
-	if err != nil {
-		return nil, nil, err
+// kubeNamespaces lists the namespaces where the set's namespaced objects
+// may be: those its inventory records and those the file uses. nil, for
+// the whole cluster, when the inventory does not know (an earlier version
+// wrote it).
+func kubeNamespaces(inv *inventory.Inventory, file *config.File, want *state.State) []string {
+	if !inv.NamespacesKnown() {
+		return nil
 	}
-	inv, err := inventory.Load(ctx, client, set)
-	if err != nil {
-		return nil, nil, err
+	out := append([]string{}, inv.Namespaces...)
+	if file.Kubernetes != nil && file.Kubernetes.Namespace != "" {
+		out = append(out, file.Kubernetes.Namespace)
 	}
-	return live, inv, nil
+	for k := range want.Objects {
+		if k.Namespace != "" {
+			out = append(out, k.Namespace)
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // warnInsecure says on stderr when the Prefect API's certificate is not

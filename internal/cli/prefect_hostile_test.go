@@ -66,13 +66,13 @@ func TestHostilePrefectThroughTheCLI(t *testing.T) {
 		want   string
 	}{
 		"502 nginx page": {502, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center>nginx</center></body></html>",
-			"Error: listing work pools: 502 Bad Gateway: non-JSON response: <html> <head><title>502 Bad Gateway</title></head> <body><center>nginx</center></body></html>\n"},
+			"Error: reading the inventory of set \"team\": listing variables named \"prefect-apply_team_\"...: 502 Bad Gateway: non-JSON response: <html> <head><title>502 Bad Gateway</title></head> <body><center>nginx</center></body></html>\n"},
 		"200 HTML page": {200, "<!DOCTYPE html><html><body>Sign in</body></html>",
-			"Error: listing work pools: 200 answer is not the expected JSON (invalid JSON at byte 1): <!DOCTYPE html><html><body>Sign in</body></html>; check that PREFECT_API_URL points at the API (it usually ends in /api)\n"},
+			"Error: reading the inventory of set \"team\": listing variables named \"prefect-apply_team_\"...: 200 answer is not the expected JSON (invalid JSON at byte 1): <!DOCTYPE html><html><body>Sign in</body></html>; check that PREFECT_API_URL points at the API (it usually ends in /api)\n"},
 		"truncated JSON": {200, `[{"id":"p1","name":"cpu","type":"proc`,
-			"Error: listing work pools: 200 answer is not the expected JSON: it stops after 37 bytes, cut off midway (a proxy or a dropped connection?): [{\"id\":\"p1\",\"name\":\"cpu\",\"type\":\"proc\n"},
+			"Error: reading the inventory of set \"team\": listing variables named \"prefect-apply_team_\"...: 200 answer is not the expected JSON: it stops after 37 bytes, cut off midway (a proxy or a dropped connection?): [{\"id\":\"p1\",\"name\":\"cpu\",\"type\":\"proc\n"},
 		"echoed credential": {401, `{"detail":"bad credentials"}`, // the handler adds the echo
-			"Error: listing work pools: 401 Unauthorized: bad credentials (Authorization: [redacted]); the server rejected PREFECT_API_AUTH_STRING from the environment"},
+			"Error: reading the inventory of set \"team\": listing variables named \"prefect-apply_team_\"...: 401 Unauthorized: bad credentials (Authorization: [redacted]); the server rejected PREFECT_API_AUTH_STRING from the environment"},
 	}
 	for _, cmd := range []string{"diff", "sync", "status"} {
 		for name, tc := range tests {
@@ -127,7 +127,9 @@ func TestHostileKubernetesThroughTheCLI(t *testing.T) {
 		"200 HTML page": {"text/html", "<!DOCTYPE html><html><body>Sign in</body></html>",
 			[]string{"Error: listing ", "the server answered with an HTML page, not the Kubernetes API; check the cluster's server address in the kubeconfig"}},
 		"truncated JSON": {"application/json", `{"kind":"NamespaceList","apiVersion":"v1","items":[{"metadata":{"na`,
-			[]string{"Error: listing ", `of set "team": couldn't get version/kind; json parse error: unexpected end of JSON input`}},
+			// The first list to fail may be a cluster-wide one or one in the
+			// file's namespace.
+			[]string{"Error: listing ", `of set "team"`, `: couldn't get version/kind; json parse error: unexpected end of JSON input`}},
 		"echoed token": {"text/html", "", // the handler adds the echo
 			[]string{"Error: listing ", "Authorization: Bearer [redacted]"}},
 	}

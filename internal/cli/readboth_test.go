@@ -33,11 +33,11 @@ type slowKube struct {
 	read func(ctx context.Context) error
 }
 
-func (k *slowKube) ReadLive(ctx context.Context, set string, declared []state.Key) (map[state.Key]*unstructured.Unstructured, error) {
+func (k *slowKube) ReadLive(ctx context.Context, set string, declared []state.Key, namespaces []string) (map[state.Key]*unstructured.Unstructured, error) {
 	if err := k.read(ctx); err != nil {
 		return nil, err
 	}
-	return k.memKube.ReadLive(ctx, set, declared)
+	return k.memKube.ReadLive(ctx, set, declared, namespaces)
 }
 
 func bothSlow(w *memWorld, p, k func(context.Context) error) *Env {

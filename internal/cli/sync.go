@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -172,7 +173,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 // is about to be created, so an interrupted run still owns it.
 func recordOwnership(ctx context.Context, p *planned, results []apply.Result) error {
 	inv := p.inventory
-	inv.Kubernetes = p.mayOwnKubernetes(results)
+	inv.Kubernetes, inv.Namespaces = p.mayOwnKubernetes(results)
 	// A deleted pool takes its queues with it, and a replaced one is new:
 	// forget what they held before recording what the file declares.
 	for _, r := range results {
@@ -201,12 +202,12 @@ func recordOwnership(ctx context.Context, p *planned, results []apply.Result) er
 
 // mayOwnKubernetes says whether the set may own objects in a cluster once
 // results are applied (results nil: before applying, or with nothing to
-// apply): while the plan holds a Kubernetes object the set owns or takes
-// over, other than one it deleted. When the cluster was not read, it stays
-// what the inventory says.
-func (p *planned) mayOwnKubernetes(results []apply.Result) bool {
+// apply), and in which namespaces: while the plan holds a Kubernetes object
+// the set owns or takes over, other than one it deleted. When the cluster
+// was not read, it stays what the inventory says.
+func (p *planned) mayOwnKubernetes(results []apply.Result) (bool, []string) {
 	if !p.kubeRead {
-		return p.inventory.Kubernetes
+		return p.inventory.Kubernetes, p.inventory.Namespaces
 	}
 	gone := map[state.Key]bool{}
 	for _, r := range results {
@@ -214,12 +215,19 @@ func (p *planned) mayOwnKubernetes(results []apply.Result) bool {
 			gone[r.Key] = true
 		}
 	}
+	owns := false
+	var namespaces []string
 	for _, c := range p.plan.Changes {
-		if c.Key.System == state.Kubernetes && c.Action != plan.Unmanaged && !gone[c.Key] {
-			return true
+		if c.Key.System != state.Kubernetes || c.Action == plan.Unmanaged || gone[c.Key] {
+			continue
+		}
+		owns = true
+		if c.Key.Namespace != "" && !slices.Contains(namespaces, c.Key.Namespace) {
+			namespaces = append(namespaces, c.Key.Namespace)
 		}
 	}
-	return false
+	slices.Sort(namespaces)
+	return owns, namespaces
 }
 
 // reportUnmanaged names the declared objects sync left alone because the

@@ -1,14 +1,16 @@
 // Package inventory records which Prefect work pools and queues a set owns,
 // in Prefect Variables on the server itself (prefect-apply keeps no state of
-// its own), and whether the set may own Kubernetes objects (those carry
-// their own ownership labels). A variable's value must stay under Prefect's
-// limit, so a large inventory is split across numbered variables.
+// its own), and whether and in which namespaces the set may own Kubernetes
+// objects (those carry their own ownership labels). A variable's value must
+// stay under Prefect's limit, so a large inventory is split across numbered
+// variables.
 package inventory
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,23 +36,42 @@ const Tag = "prefect-apply"
 // no '_', so one set's prefix never matches another set's variables.
 func Prefix(set string) string { return "prefect-apply_" + set + "_" }
 
+// kubeReserve is the room the first part keeps for the Kubernetes record:
+// about 15 namespaces.
+const kubeReserve = 500
+
+// version is what parts are written with. Version 1 parts (no Kubernetes
+// record) leave unknown where the set's Kubernetes objects are.
+const version = 2
+
 // part is the value of one variable.
 type part struct {
 	Version int         `json:"version"`
 	Set     string      `json:"set"`
 	Pools   []string    `json:"pools,omitempty"`
 	Queues  [][2]string `json:"queues,omitempty"`
-	// Kubernetes is set in the first part while the set may own objects
-	// in a cluster: a prune must then read the cluster even when the file
-	// no longer has a kubernetes section.
-	Kubernetes bool `json:"kubernetes,omitempty"`
+	// Kubernetes is in the first part while the set may own objects in a
+	// cluster: a prune must then read the cluster even when the file no
+	// longer has a kubernetes section.
+	Kubernetes *kubeRecord `json:"kubernetes,omitempty"`
+}
+
+// kubeRecord says where the set's Kubernetes objects may be.
+type kubeRecord struct {
+	// Namespaces holds the set's namespaced objects; the set's objects
+	// are looked for there (and in the namespaces the file declares), not
+	// across the cluster.
+	Namespaces []string `json:"namespaces"`
 }
 
 // Inventory is the set of keys a set owns.
 type Inventory struct {
 	Set string
-	// Kubernetes: the set may own objects in a cluster (see part).
+	// Kubernetes: the set may own objects in a cluster (see part), in
+	// Namespaces (sorted) and among cluster-scoped kinds.
 	Kubernetes bool
+	Namespaces []string
+	legacy     bool // read from version 1 parts: Namespaces unknown
 	keys       map[state.Key]bool
 	stored     map[string]string // variable name → value JSON as read
 }
@@ -77,7 +98,11 @@ func Load(ctx context.Context, s Store, set string) (*Inventory, error) {
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return nil, fmt.Errorf("reading the inventory of set %q: variable %q is not an inventory: %w", set, v.Name, err)
 		}
-		inv.Kubernetes = inv.Kubernetes || p.Kubernetes
+		inv.legacy = inv.legacy || p.Version < version
+		if p.Kubernetes != nil {
+			inv.Kubernetes = true
+			inv.Namespaces = append(inv.Namespaces, p.Kubernetes.Namespaces...)
+		}
 		for _, name := range p.Pools {
 			inv.keys[state.PoolKey(name)] = true
 		}
@@ -85,8 +110,15 @@ func Load(ctx context.Context, s Store, set string) (*Inventory, error) {
 			inv.keys[state.QueueKey(q[0], q[1])] = true
 		}
 	}
+	sort.Strings(inv.Namespaces)
+	inv.Namespaces = slices.Compact(inv.Namespaces)
 	return inv, nil
 }
+
+// NamespacesKnown reports whether the inventory says where the set's
+// namespaced Kubernetes objects may be: not when an earlier version wrote
+// it, and the whole cluster is to be searched.
+func (i *Inventory) NamespacesKnown() bool { return !i.legacy }
 
 // Owns reports whether the set owns a Prefect object.
 func (i *Inventory) Owns(k state.Key) bool { return i.keys[k] }
@@ -169,16 +201,38 @@ func (i *Inventory) Save(ctx context.Context, s Store) error {
 // first carries the Kubernetes mark. An empty inventory is no parts at all.
 func (i *Inventory) parts() []part {
 	var out []part
-	cur := part{Version: 1, Set: i.Set, Kubernetes: i.Kubernetes}
-	size := 0
+	cur := part{Version: version, Set: i.Set}
 	// Sizes are counted as Python's json.dumps writes them: ", " and ": "
 	// separators, non-ASCII escaped (see jsonLen).
-	base := len(fmt.Sprintf(`{"version": 1, "set": %q, "pools": [], "queues": [], "kubernetes": true}`, i.Set))
+	base := len(fmt.Sprintf(`{"version": 2, "set": %q, "pools": [], "queues": []}`, i.Set))
+	size := 0
 	flush := func() {
-		if len(cur.Pools)+len(cur.Queues) > 0 || cur.Kubernetes {
+		if len(cur.Pools)+len(cur.Queues) > 0 || cur.Kubernetes != nil {
 			out = append(out, cur)
 		}
-		cur, size = part{Version: 1, Set: i.Set}, 0
+		cur, size = part{Version: version, Set: i.Set}, 0
+	}
+	// The Kubernetes record comes first, its namespaces split like keys
+	// should there be many.
+	const record = len(`, "kubernetes": {"namespaces": []}`)
+	if i.Kubernetes {
+		namespaces := append([]string{}, i.Namespaces...)
+		sort.Strings(namespaces)
+		cur.Kubernetes, size = &kubeRecord{Namespaces: []string{}}, record
+		for _, ns := range slices.Compact(namespaces) {
+			n := jsonLen(ns) + len(", ")
+			if base+size+n > chunkLimit {
+				flush()
+				cur.Kubernetes, size = &kubeRecord{Namespaces: []string{}}, record
+			}
+			cur.Kubernetes.Namespaces = append(cur.Kubernetes.Namespaces, ns)
+			size += n
+		}
+	}
+	// The first part keeps room for the record, so that a record that
+	// changes within it moves no key to another part.
+	if len(out) == 0 {
+		size = max(size, kubeReserve)
 	}
 	for _, k := range i.Keys() {
 		n := jsonLen(k.Name) + len(", ")

@@ -408,3 +408,60 @@ func TestKubernetesMark(t *testing.T) {
 		t.Errorf("clearing the mark of a set owning nothing else deleted %v (err %v)", store.deletes, err)
 	}
 }
+
+// The Kubernetes record names the set's namespaces, sorted and once each;
+// many long ones are split across parts under the server's limit. An
+// inventory of version 1 parts does not know them until it is saved again.
+func TestKubernetesNamespaces(t *testing.T) {
+	ctx := context.Background()
+	store := newVariables()
+	inv := inventory.New("team")
+	inv.Kubernetes = true
+	inv.Namespaces = []string{"prefect", "batch", "prefect"}
+	if err := inv.Save(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	back, err := inventory.Load(ctx, store, "team")
+	if err != nil || !back.NamespacesKnown() || !reflect.DeepEqual(back.Namespaces, []string{"batch", "prefect"}) {
+		t.Fatalf("read back known %v, namespaces %v (err %v)", back.NamespacesKnown(), back.Namespaces, err)
+	}
+
+	// Many long namespaces next to many keys: every part under the limit,
+	// everything read back.
+	big := inventory.New("big")
+	big.Kubernetes = true
+	var want []string
+	for i := 0; i < 300; i++ {
+		ns := fmt.Sprintf("ns-%03d-%s", i, strings.Repeat("x", 50))
+		big.Namespaces = append(big.Namespaces, ns)
+		want = append(want, ns)
+		big.Add(state.PoolKey(fmt.Sprintf("pool-%03d", i)))
+	}
+	if err := big.Save(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range store.vals {
+		if n := pythonDumpsLen(v); strings.HasPrefix(name, inventory.Prefix("big")) && n >= prefect.MaxVariableValueLength {
+			t.Errorf("%s: json.dumps gives %d characters", name, n)
+		}
+	}
+	back, err = inventory.Load(ctx, store, "big")
+	if err != nil || !reflect.DeepEqual(back.Namespaces, want) || back.Len() != 300 {
+		t.Errorf("read back %d namespaces, %d keys (err %v)", len(back.Namespaces), back.Len(), err)
+	}
+
+	// Written by an earlier version: where the objects are is unknown.
+	if err := store.SetVariable(ctx, inventory.Prefix("old")+"0", map[string]any{"version": 1, "set": "old", "pools": []any{"p"}}, []string{inventory.Tag}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := inventory.Load(ctx, store, "old")
+	if err != nil || old.NamespacesKnown() || old.Kubernetes || !old.Owns(state.PoolKey("p")) {
+		t.Fatalf("version 1: known %v, kubernetes %v (err %v)", old.NamespacesKnown(), old.Kubernetes, err)
+	}
+	if err := old.Save(ctx, store); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := inventory.Load(ctx, store, "old"); err != nil || !again.NamespacesKnown() || !again.Owns(state.PoolKey("p")) {
+		t.Errorf("saved again: known %v (err %v)", again.NamespacesKnown(), err)
+	}
+}

@@ -104,7 +104,7 @@ func hostileCall(c *Client, call string) error {
 		_, err := c.List(ctx, namespaceKey, "")
 		return err
 	case "read":
-		_, err := c.ReadLive(ctx, "s", nil)
+		_, err := c.ReadLive(ctx, "s", nil, nil)
 		return err
 	default:
 		_, _, err := c.Get(ctx, namespaceKey)
@@ -123,7 +123,7 @@ func TestHostileExtraFields(t *testing.T) {
 		_, _ = w.Write([]byte(`{"kind":"NamespaceList","apiVersion":"v1","metadata":{"resourceVersion":"7","brandNew":1},"extra":{"a":[1,2]},
 			"items":[{"metadata":{"name":"prefect","labels":{"app.kubernetes.io/managed-by":"prefect-apply","prefect-apply.io/set":"s"},"futureField":"x"},"spec":{"finalizers":["kubernetes"],"unknown":true},"status":{"phase":"Active"}}]}`))
 	}, 0)
-	live, err := c.ReadLive(context.Background(), "s", nil)
+	live, err := c.ReadLive(context.Background(), "s", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,21 +16,44 @@ import (
 const concurrency = 8
 
 // ReadLive returns the live objects that matter to a set: every object
-// labelled as the set's (one paged list per kind, across namespaces), plus
-// each declared object the lists missed, which may exist unlabelled.
-func (c *Client) ReadLive(ctx context.Context, set string, declared []state.Key) (map[state.Key]*unstructured.Unstructured, error) {
+// labelled as the set's (one paged list per kind), plus each declared
+// object the lists missed, which may exist unlabelled. Namespaced kinds are
+// listed across the cluster when namespaces is nil, else in each of those
+// namespaces only (so that a reader needs no cluster-wide list of Secrets).
+func (c *Client) ReadLive(ctx context.Context, set string, declared []state.Key, namespaces []string) (map[state.Key]*unstructured.Unstructured, error) {
 	selector := labels.SelectorFromSet(labels.Set{state.ManagedByLabel: state.ManagedByValue, state.SetLabel: set}).String()
+	type listing struct {
+		kd kind
+		ns string // "" for the whole cluster
+	}
+	var lists []listing
+	for _, kd := range Kinds {
+		if !kd.Namespaced || namespaces == nil {
+			lists = append(lists, listing{kd: kd})
+			continue
+		}
+		for _, ns := range namespaces {
+			lists = append(lists, listing{kd: kd, ns: ns})
+		}
+	}
 	live := map[state.Key]*unstructured.Unstructured{}
 	var mu sync.Mutex
-	err := forEach(ctx, len(Kinds), func(ctx context.Context, i int) error {
-		kd := Kinds[i]
+	err := forEach(ctx, len(lists), func(ctx context.Context, i int) error {
+		kd, ns := lists[i].kd, lists[i].ns
 		opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
 		for {
 			list, err := retried(ctx, c, func() (*unstructured.UnstructuredList, error) {
+				if ns != "" {
+					return c.dyn.Resource(kd.gvr()).Namespace(ns).List(ctx, opts)
+				}
 				return c.dyn.Resource(kd.gvr()).List(ctx, opts)
 			})
 			if err != nil {
-				return fmt.Errorf("listing %ss of set %q: %w", kd.Kind, set, c.explain(err))
+				where := ""
+				if ns != "" {
+					where = fmt.Sprintf(" in namespace %q", ns)
+				}
+				return fmt.Errorf("listing %ss of set %q%s: %w", kd.Kind, set, where, c.explain(err))
 			}
 			mu.Lock()
 			for j := range list.Items {

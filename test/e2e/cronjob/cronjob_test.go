@@ -1,6 +1,6 @@
 // Package cronjob tests the drift check of examples/cronjob on a real
-// kube-apiserver: the ServiceAccount and ClusterRole of rbac.yaml are what
-// `prefect-apply diff` needs, all of it and nothing more.
+// kube-apiserver: the ServiceAccount, ClusterRole and Role of rbac.yaml are
+// what `prefect-apply diff` needs, all of it and nothing more.
 package cronjob
 
 import (
@@ -46,6 +46,8 @@ var resources = map[string]schema.GroupVersionResource{
 	"ServiceAccount":     {Version: "v1", Resource: "serviceaccounts"},
 	"ClusterRole":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
 	"ClusterRoleBinding": {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
+	"Role":               {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
+	"RoleBinding":        {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
 	"CronJob":            {Group: "batch", Version: "v1", Resource: "cronjobs"},
 }
 
@@ -156,7 +158,7 @@ func (e *env) allowed(user string, p permission) bool {
 	e.t.Helper()
 	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
-		ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: p.verb, Group: p.group, Resource: p.resource, Name: p.name},
+		ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: p.ns, Verb: p.verb, Group: p.group, Resource: p.resource, Name: p.name},
 	}}
 	got, err := e.cs.AuthorizationV1().SubjectAccessReviews().Create(e.ctx(), sar, metav1.CreateOptions{})
 	if err != nil {
@@ -165,8 +167,10 @@ func (e *env) allowed(user string, p permission) bool {
 	return got.Status.Allowed
 }
 
-// permission is one verb on one resource (and name, if the rule names any).
+// permission is one verb on one resource (and name, if the rule names
+// any), granted by the ClusterRole (ns "") or by the Role in namespace ns.
 type permission struct {
+	ns                          string
 	rule                        int
 	verb, group, resource, name string
 }
@@ -179,12 +183,14 @@ func (p permission) String() string {
 	if p.name != "" {
 		s += "/" + p.name
 	}
+	if p.ns != "" {
+		return fmt.Sprintf("Role %s rule %d: %s", p.ns, p.rule, s)
+	}
 	return fmt.Sprintf("rule %d: %s", p.rule, s)
 }
 
-// atoms splits rules into single permissions; without returns the rules
-// less one of them.
-func atoms(rules []rbacv1.PolicyRule) []permission {
+// atoms splits the rules of the role in ns into single permissions.
+func atoms(ns string, rules []rbacv1.PolicyRule) []permission {
 	var out []permission
 	for i, r := range rules {
 		names := r.ResourceNames
@@ -195,7 +201,7 @@ func atoms(rules []rbacv1.PolicyRule) []permission {
 			for _, res := range r.Resources {
 				for _, v := range r.Verbs {
 					for _, n := range names {
-						out = append(out, permission{rule: i, verb: v, group: g, resource: res, name: n})
+						out = append(out, permission{ns: ns, rule: i, verb: v, group: g, resource: res, name: n})
 					}
 				}
 			}
@@ -204,10 +210,12 @@ func atoms(rules []rbacv1.PolicyRule) []permission {
 	return out
 }
 
-func without(all []permission, drop permission) []rbacv1.PolicyRule {
-	var rules []rbacv1.PolicyRule
+// rulesOf returns the rules of the roles in ns ("" for the ClusterRole)
+// made of all but drop (nil: all).
+func rulesOf(all []permission, drop *permission, ns string) []rbacv1.PolicyRule {
+	rules := []rbacv1.PolicyRule{}
 	for _, p := range all {
-		if p == drop {
+		if p.ns != ns || drop != nil && p == *drop {
 			continue
 		}
 		r := rbacv1.PolicyRule{APIGroups: []string{p.group}, Resources: []string{p.resource}, Verbs: []string{p.verb}}
@@ -219,18 +227,34 @@ func without(all []permission, drop permission) []rbacv1.PolicyRule {
 	return rules
 }
 
-// setRules replaces the rules of the ClusterRole named as the account and
-// waits until the authorizer sees the change.
-func (e *env) setRules(account string, rules []rbacv1.PolicyRule, probe permission, wantAllowed bool) {
+// setRules gives the ClusterRole and the Roles named as the account all
+// the permissions but drop (nil: all), and waits until the authorizer sees
+// the change.
+func (e *env) setRules(account string, all []permission, drop *permission, probe permission, wantAllowed bool) {
 	e.t.Helper()
 	user := "system:serviceaccount:" + namespace + ":" + account
 	role, err := e.cs.RbacV1().ClusterRoles().Get(e.ctx(), account, metav1.GetOptions{})
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	role.Rules = rules
+	role.Rules = rulesOf(all, drop, "")
 	if _, err := e.cs.RbacV1().ClusterRoles().Update(e.ctx(), role, metav1.UpdateOptions{FieldManager: "test"}); err != nil {
 		e.t.Fatal(err)
+	}
+	done := map[string]bool{"": true}
+	for _, p := range all {
+		if done[p.ns] {
+			continue
+		}
+		done[p.ns] = true
+		r, err := e.cs.RbacV1().Roles(p.ns).Get(e.ctx(), account, metav1.GetOptions{})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r.Rules = rulesOf(all, drop, p.ns)
+		if _, err := e.cs.RbacV1().Roles(p.ns).Update(e.ctx(), r, metav1.UpdateOptions{FieldManager: "test"}); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	err = wait.PollUntilContextTimeout(e.ctx(), 50*time.Millisecond, 30*time.Second, true,
 		func(context.Context) (bool, error) { return e.allowed(user, probe) == wantAllowed, nil })
@@ -292,20 +316,24 @@ func setup(t *testing.T) (*env, *servers.Kube, string) {
 	return e, k, filepath.Join(e.root, "examples", "pools.yaml")
 }
 
-// rulesOf returns the rules of the ClusterRole among manifests.
-func rulesOf(t *testing.T, objs []*unstructured.Unstructured) []rbacv1.PolicyRule {
+// permsOf returns the permissions the ClusterRole and the Roles among
+// manifests grant.
+func permsOf(t *testing.T, objs []*unstructured.Unstructured) []permission {
 	t.Helper()
+	var out []permission
 	for _, o := range objs {
-		if o.GetKind() == "ClusterRole" {
-			var role rbacv1.ClusterRole
+		if o.GetKind() == "ClusterRole" || o.GetKind() == "Role" {
+			var role rbacv1.ClusterRole // a Role has the same rules
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &role); err != nil {
 				t.Fatal(err)
 			}
-			return role.Rules
+			out = append(out, atoms(o.GetNamespace(), role.Rules)...)
 		}
 	}
-	t.Fatal("no ClusterRole")
-	return nil
+	if len(out) == 0 {
+		t.Fatal("no ClusterRole or Role")
+	}
+	return out
 }
 
 func TestDriftCheckNeedsExactlyItsRole(t *testing.T) {
@@ -319,13 +347,12 @@ func TestDriftCheckNeedsExactlyItsRole(t *testing.T) {
 	// The CronJob is a valid batch/v1 object for this API server.
 	e.apply(e.manifests(filepath.Join(example, "cronjob.yaml")), true)
 
-	rules := rulesOf(t, rbac)
-	perms := atoms(rules)
+	perms := permsOf(t, rbac)
 	if len(perms) < 20 {
-		t.Fatalf("rbac.yaml grants %d permissions; the ClusterRole was not read", len(perms))
+		t.Fatalf("rbac.yaml grants %d permissions; the roles were not read", len(perms))
 	}
 	// The binding reaches the authorizer a moment after it is created.
-	e.setRules(account, rules, perms[0], true)
+	e.setRules(account, perms, nil, perms[0], true)
 	kubeconfig := e.tokenKubeconfig(account)
 
 	// In sync: exit 0.
@@ -346,7 +373,7 @@ func TestDriftCheckNeedsExactlyItsRole(t *testing.T) {
 	for _, drop := range perms {
 		t.Run(drop.String(), func(t *testing.T) {
 			e.t = t
-			e.setRules(account, without(perms, drop), drop, false)
+			e.setRules(account, perms, &drop, drop, false)
 			code, out := e.run(kubeconfig, "diff", "-f", pools)
 			if code != 1 || !strings.Contains(out, "forbidden") {
 				t.Errorf("diff without %s: exit %d, want 1 (forbidden)\n%s", drop, code, out)
@@ -354,7 +381,7 @@ func TestDriftCheckNeedsExactlyItsRole(t *testing.T) {
 		})
 	}
 	e.t = t
-	e.setRules(account, rules, perms[0], true)
+	e.setRules(account, perms, nil, perms[0], true)
 	if code, out := e.run(kubeconfig, "diff", "-f", pools); code != 2 {
 		t.Errorf("diff with the role restored: exit %d, want 2\n%s", code, out)
 	}
@@ -365,11 +392,18 @@ func TestDriftCheckNeedsExactlyItsRole(t *testing.T) {
 func TestSyncRoleSuffices(t *testing.T) {
 	e, _, pools := setup(t)
 	example := filepath.Join(e.root, "examples", "cronjob")
-	e.apply(e.manifests(filepath.Join(example, "rbac.yaml")), false)
+	// The drift check's namespace, without its Role in the namespace sync
+	// has yet to create.
+	var base []*unstructured.Unstructured
+	for _, o := range e.manifests(filepath.Join(example, "rbac.yaml")) {
+		if o.GetNamespace() != "prefect" {
+			base = append(base, o)
+		}
+	}
+	e.apply(base, false)
 	objs := e.manifests(filepath.Join(example, "sync-rbac.yaml"))
 	e.apply(objs, false)
-	rules := rulesOf(t, objs)
-	perms := atoms(rules)
+	perms := permsOf(t, objs)
 	var create permission
 	for _, p := range perms {
 		if p.verb == "create" && p.resource == "namespaces" {
@@ -377,12 +411,12 @@ func TestSyncRoleSuffices(t *testing.T) {
 		}
 	}
 	// Without create on the namespace, sync cannot begin.
-	e.setRules(syncer, without(perms, create), create, false)
+	e.setRules(syncer, perms, &create, create, false)
 	kubeconfig := e.tokenKubeconfig(syncer)
 	if code, out := e.run(kubeconfig, "sync", "-f", pools, "--yes"); code != 1 || !strings.Contains(out, "forbidden") {
 		t.Fatalf("sync without %s: exit %d, want 1\n%s", create, code, out)
 	}
-	e.setRules(syncer, rules, create, true)
+	e.setRules(syncer, perms, nil, create, true)
 	if code, out := e.run(kubeconfig, "sync", "-f", pools, "--yes"); code != 0 {
 		t.Fatalf("sync as %s on an empty cluster: exit %d\n%s", syncer, code, out)
 	}
