@@ -84,7 +84,8 @@ type planFlags struct {
 	KubeContext    string
 	ForceConflicts bool
 	Stats          bool
-	// ReplaceTimeout is sync's --replace-timeout.
+	// ReplaceTimeout is sync's --replace-timeout, KubeTimeout
+	// --kube-request-timeout.
 	ReplaceTimeout time.Duration
 	KubeTimeout    time.Duration
 }
