@@ -271,6 +271,62 @@ func TestPruneDeletesOnlyLabelledObjects(t *testing.T) {
 	e.MustRun(0, "diff", "-f", g)
 }
 
+// An object of the set in a namespace the file no longer uses is still
+// found, from the namespaces the set's inventory records, and pruned; the
+// namespaces are then forgotten and the set is looked for in the file's
+// only.
+func TestPruneFindsObjectsInNamespacesThatLeftTheFile(t *testing.T) {
+	e := setup(t)
+	ctx := e.ctx()
+	if _, err := e.clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "batch"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	inBatch := `  external:
+    - {kind: Namespace, name: batch}
+  resources:
+    - apiVersion: v1
+      kind: ServiceAccount
+      metadata:
+        name: batch-runner
+        namespace: batch
+`
+	f := e.Example("pools.yaml", "  resources:\n", inBatch)
+	e.MustRun(0, "sync", "-f", f, "--yes")
+	if _, err := e.clientset.CoreV1().ServiceAccounts("batch").Get(ctx, "batch-runner", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The lists of a namespaced kind diff sends: one per namespace.
+	saLists := func(stderr string) string {
+		for _, l := range strings.Split(stderr, "\n") {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == "LIST" && f[1] == "serviceaccounts" {
+				return f[2]
+			}
+		}
+		return "none"
+	}
+	g := e.Example("pools.yaml") // batch left the file
+	code, out, errOut := e.Run("diff", "-f", g, "--prune", "--stats")
+	if code != 2 || !strings.Contains(out, `ServiceAccount "batch/batch-runner" will be deleted`) {
+		t.Errorf("diff --prune does not find the object in the namespace that left the file: exit %d\n%s", code, out)
+	}
+	if n := saLists(errOut); n != "2" {
+		t.Errorf("diff listed ServiceAccounts %s times, want 2 (prefect and batch):\n%s", n, errOut)
+	}
+	e.MustRun(0, "sync", "-f", g, "--yes", "--prune")
+	if _, err := e.clientset.CoreV1().ServiceAccounts("batch").Get(ctx, "batch-runner", metav1.GetOptions{}); err == nil {
+		t.Error("batch-runner still exists after --prune")
+	}
+	if _, err := e.clientset.CoreV1().Namespaces().Get(ctx, "batch", metav1.GetOptions{}); err != nil {
+		t.Errorf("the namespace the set did not own: %v", err)
+	}
+	// Only the file's namespace is listed now.
+	code, out, errOut = e.Run("diff", "-f", g, "--prune", "--stats")
+	if code != 0 || saLists(errOut) != "1" {
+		t.Errorf("diff after the prune: exit %d, ServiceAccounts listed %s times, want 1\n%s\n%s", code, saLists(errOut), out, errOut)
+	}
+}
+
 func TestMissingExternalObjectIsNamed(t *testing.T) {
 	e := setup(t)
 	envRef := "              name: prefect-basic-auth\n              key: auth-string\n"
