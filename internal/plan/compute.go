@@ -276,30 +276,32 @@ func (c *computer) replaceObject(key state.Key, d, l *unstructured.Unstructured,
 		new, hasNew, _ := unstructured.NestedFieldNoCopy(d.Object, path...)
 		diffValues(f, normalize(old), normalize(new), hasOld, hasNew, &fields)
 	}
-	fields = mask(key, fields)
-	if !c.owned(key) && !c.opts.Adopt {
-		c.add(c.unmanaged(Change{Key: key, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion()}, otherSet(l)))
-		return
-	}
-	c.add(Change{Key: key, Action: Replace, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key),
-		Reason: fmt.Sprintf("the server does not change this in place (%s): the object is deleted and created again", strings.Join(im.Messages, "; "))})
+	c.replace(Change{Key: key, Object: d, Fields: mask(key, fields),
+		Reason: fmt.Sprintf("the server does not change this in place (%s): the object is deleted and created again", strings.Join(im.Messages, "; "))}, l)
 }
 
 // recreate plans a declared object that is being deleted, its finalizers
 // not done yet: applying to it would only patch what is going away, so it
 // is replaced, which waits until it is gone and creates it again.
 func (c *computer) recreate(key state.Key, d, want, l *unstructured.Unstructured) {
-	ch := Change{Key: key, Object: d, Fields: diffObjects(key, want, l), Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key)}
-	if !c.owned(key) && !c.opts.Adopt {
-		c.add(c.unmanaged(ch, otherSet(l)))
-		return
-	}
 	held := ""
 	if f := l.GetFinalizers(); len(f) > 0 {
 		held = " (finalizers: " + strings.Join(f, ", ") + ")"
 	}
-	ch.Action, ch.Terminating = Replace, true
-	ch.Reason = "it is being deleted" + held + ": it is created again once it is gone"
+	c.replace(Change{Key: key, Object: d, Fields: diffObjects(key, want, l), Terminating: true,
+		Reason: "it is being deleted" + held + ": it is created again once it is gone"}, l)
+}
+
+// replace adds the replace of the declared object live l, or, when the set
+// neither owns it nor adopts it, reports it unmanaged.
+func (c *computer) replace(ch Change, l *unstructured.Unstructured) {
+	ch.Fingerprint, ch.Unowned = l.GetResourceVersion(), !c.owned(ch.Key)
+	if ch.Unowned && !c.opts.Adopt {
+		ch.Terminating = false
+		c.add(c.unmanaged(ch, otherSet(l)))
+		return
+	}
+	ch.Action = Replace
 	c.add(ch)
 }
 
