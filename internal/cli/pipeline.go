@@ -118,15 +118,14 @@ func (f *planFlags) validate() error {
 
 // planned is everything a plan was computed from.
 type planned struct {
-	file      *config.File
-	desired   *state.State
-	client    PrefectClient
+	file    *config.File
+	desired *state.State
+	client  PrefectClient
+	// kube is set when the cluster was read: the plan then holds every
+	// Kubernetes object the set owns there.
 	kube      KubeClient
 	inventory *inventory.Inventory
 	plan      *plan.Plan
-	// kubeRead: the cluster was read, so the plan holds every
-	// Kubernetes object the set owns there.
-	kubeRead bool
 }
 
 // computePlan is the shared script: load → validate → read live → plan.
@@ -238,7 +237,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	out := &planned{file: file, desired: want, client: client, inventory: inv}
 	if kr != nil {
 		kr.addTo(live, file.Set, &opts)
-		out.kube, out.kubeRead = kr.client, true
+		out.kube = kr.client
 	}
 	if out.plan, err = plan.Compute(want, live, opts); err != nil {
 		return nil, err

@@ -206,7 +206,7 @@ func recordOwnership(ctx context.Context, p *planned, results []apply.Result) er
 // the set owns or takes over, other than one it deleted. When the cluster
 // was not read, it stays what the inventory says.
 func (p *planned) mayOwnKubernetes(results []apply.Result) (bool, []string) {
-	if !p.kubeRead {
+	if p.kube == nil { // the cluster was not read
 		return p.inventory.Kubernetes, p.inventory.Namespaces
 	}
 	gone := map[state.Key]bool{}
