@@ -106,10 +106,10 @@ func (c *Client) waitGone(ctx context.Context, key state.Key, uid types.UID) err
 		}
 		if waited >= c.replaceWait {
 			return fmt.Errorf("replacing %s: the old object was deleted but is still terminating after %s%s; the new one is not created yet: run sync again once it is gone",
-				key, c.replaceWait, finalizers(o))
+				key, c.replaceWait, state.HeldBy(o))
 		}
 		if !told && waited >= 2*time.Second && c.notify != nil {
-			c.notify(fmt.Sprintf("%s: waiting up to %s for the old object to be gone%s", key, c.replaceWait, finalizers(o)))
+			c.notify(fmt.Sprintf("%s: waiting up to %s for the old object to be gone%s", key, c.replaceWait, state.HeldBy(o)))
 			told = true
 		}
 		if err := c.sleep(ctx, delay); err != nil {
@@ -118,14 +118,6 @@ func (c *Client) waitGone(ctx context.Context, key state.Key, uid types.UID) err
 		waited += delay
 		delay = min(2*delay, 2*time.Second)
 	}
-}
-
-// finalizers names what holds an object, for messages.
-func finalizers(o *unstructured.Unstructured) string {
-	if f := o.GetFinalizers(); len(f) > 0 {
-		return " (finalizers: " + strings.Join(f, ", ") + ")"
-	}
-	return ""
 }
 
 // Delete deletes an object; one already gone counts as deleted.

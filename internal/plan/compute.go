@@ -284,12 +284,8 @@ func (c *computer) replaceObject(key state.Key, d, l *unstructured.Unstructured,
 // not done yet: applying to it would only patch what is going away, so it
 // is replaced, which waits until it is gone and creates it again.
 func (c *computer) recreate(key state.Key, d, want, l *unstructured.Unstructured) {
-	held := ""
-	if f := l.GetFinalizers(); len(f) > 0 {
-		held = " (finalizers: " + strings.Join(f, ", ") + ")"
-	}
 	c.replace(Change{Key: key, Object: d, Fields: diffObjects(key, want, l), Terminating: true,
-		Reason: "it is being deleted" + held + ": it is created again once it is gone"}, l)
+		Reason: "it is being deleted" + state.HeldBy(l) + ": it is created again once it is gone"}, l)
 }
 
 // replace adds the replace of the declared object live l, or, when the set

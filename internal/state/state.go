@@ -6,6 +6,7 @@ package state
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -167,6 +168,15 @@ func ObjectKey(o *unstructured.Unstructured) Key {
 func OwnedBy(o *unstructured.Unstructured, set string) bool {
 	l := o.GetLabels()
 	return l[ManagedByLabel] == ManagedByValue && l[SetLabel] == set
+}
+
+// HeldBy names the finalizers an object waits on, for messages:
+// " (finalizers: a, b)", or "" when there are none.
+func HeldBy(o *unstructured.Unstructured) string {
+	if f := o.GetFinalizers(); len(f) > 0 {
+		return " (finalizers: " + strings.Join(f, ", ") + ")"
+	}
+	return ""
 }
 
 // Immutable says why the server refuses to change an existing object in
