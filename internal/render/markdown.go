@@ -24,7 +24,12 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 	}
 	fmt.Fprintf(&head, "**%s**\n\n", strings.TrimPrefix(SummaryLine(p.Summary()), "Plan: "))
 	head.WriteString("| | Object | Change |\n|---|---|---|\n")
-	var rows, blocks []string
+	var rows []string
+	type detail struct {
+		sym string
+		c   plan.Change
+	}
+	var detailed []detail // the changes with a detail block, in order
 	for _, c := range p.Changes {
 		if !shown(c) {
 			continue
@@ -34,16 +39,9 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 			note += ": " + c.Reason
 		}
 		rows = append(rows, fmt.Sprintf("| `%s` | %s | %s |\n", sym, escapeCell(Object(c.Key)), escapeCell(note)))
-		if len(c.Fields) == 0 || c.Action == plan.Orphan {
-			continue
+		if len(c.Fields) > 0 && c.Action != plan.Orphan {
+			detailed = append(detailed, detail{sym, c})
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "<details><summary>%s %s (%d field%s)</summary>\n\n```diff\n", sym, htmlEscape(Object(c.Key)), len(c.Fields), plural(len(c.Fields)))
-		for _, f := range c.Fields {
-			b.WriteString(diffLine(f) + "\n")
-		}
-		b.WriteString("```\n</details>\n")
-		blocks = append(blocks, b.String())
 	}
 	notice := "\n> **Note:** %d of %d detail blocks were left out to stay under GitHub's comment size limit. Run `prefect-apply diff` for the full plan.\n"
 	rowsNotice := "\n> **Note:** %d of %d changes and all %d detail blocks were left out to stay under GitHub's comment size limit. Run `prefect-apply diff` for the full plan.\n"
@@ -57,7 +55,7 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 	for i, r := range rows {
 		if len(r) > room {
 			out.WriteString("\n")
-			fmt.Fprintf(&out, rowsNotice, len(rows)-i, len(rows), len(blocks))
+			fmt.Fprintf(&out, rowsNotice, len(rows)-i, len(rows), len(detailed))
 			_, err := io.WriteString(w, out.String())
 			return err
 		}
@@ -66,8 +64,11 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 	}
 	out.WriteString("\n")
 	room += len(rowsNotice) - len(notice)
+	// Blocks are made one at a time, until one does not fit: the plan of
+	// a large first sync holds far more than a comment shows.
 	written := 0
-	for _, b := range blocks {
+	for _, d := range detailed {
+		b := detailBlock(d.sym, d.c)
 		if len(b) > room {
 			break
 		}
@@ -75,11 +76,23 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 		room -= len(b)
 		written++
 	}
-	if written < len(blocks) {
-		fmt.Fprintf(&out, notice, len(blocks)-written, len(blocks))
+	if written < len(detailed) {
+		fmt.Fprintf(&out, notice, len(detailed)-written, len(detailed))
 	}
 	_, err := io.WriteString(w, out.String())
 	return err
+}
+
+// detailBlock is a change's field-level differences, in a collapsible
+// diff block.
+func detailBlock(sym string, c plan.Change) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<details><summary>%s %s (%d field%s)</summary>\n\n```diff\n", sym, htmlEscape(Object(c.Key)), len(c.Fields), plural(len(c.Fields)))
+	for _, f := range c.Fields {
+		b.WriteString(diffLine(f) + "\n")
+	}
+	b.WriteString("```\n</details>\n")
+	return b.String()
 }
 
 func hasVisible(p *plan.Plan) bool {
@@ -104,13 +117,16 @@ func diffLine(f plan.FieldChange) string {
 	}
 }
 
-func escapeCell(s string) string {
-	return strings.NewReplacer("|", "\\|", "\n", " ").Replace(htmlEscape(s))
-}
+// Replacers are made once: each is a table of a few kilobytes, and a
+// large plan escapes thousands of cells.
+var (
+	cellEscaper = strings.NewReplacer("|", "\\|", "\n", " ")
+	htmlEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+)
 
-func htmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func escapeCell(s string) string { return cellEscaper.Replace(htmlEscape(s)) }
+
+func htmlEscape(s string) string { return htmlEscaper.Replace(s) }
 
 func plural(n int) string {
 	if n == 1 {
