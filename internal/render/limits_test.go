@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -311,5 +313,130 @@ func TestValue(t *testing.T) {
 		if got := Value(tc.v); got != tc.want {
 			t.Errorf("Value(%v) = %s, want %s", tc.v, got, tc.want)
 		}
+	}
+}
+
+// valueByEncoding is how Value worked before it bounded lengths: encode,
+// then summarise what is too long.
+func valueByEncoding(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	s := strings.TrimSuffix(buf.String(), "\n")
+	if len(s) > valueLimit {
+		if sum, ok := summary(v); ok {
+			return sum
+		}
+	}
+	return s
+}
+
+// randomJSON makes a value as JSON or YAML decoding does, whose encoding
+// is often near valueLimit.
+func randomJSON(r *rand.Rand, depth int) any {
+	switch k := r.IntN(10); {
+	case k == 0:
+		return nil
+	case k == 1:
+		return r.IntN(2) == 0
+	case k == 2:
+		return r.NormFloat64() * 1e6
+	case k == 3:
+		return r.Int64N(1 << 40)
+	case k < 6 || depth > 3:
+		// Mostly plain letters, where the bound is tight; now and then
+		// what JSON escapes, and bytes of é alone, invalid UTF-8.
+		const chars = "<>&\"\\\n\x01é"
+		b := make([]byte, r.IntN(60))
+		for i := range b {
+			b[i] = 'a' + byte(r.IntN(26))
+			if r.IntN(8) == 0 {
+				b[i] = chars[r.IntN(len(chars))]
+			}
+		}
+		return string(b)
+	case k < 8:
+		out := make([]any, r.IntN(8))
+		for i := range out {
+			out[i] = randomJSON(r, depth+1)
+		}
+		return out
+	default:
+		out := map[string]any{}
+		for range r.IntN(8) {
+			out[fmt.Sprintf("k%d", r.IntN(100))] = randomJSON(r, depth+1)
+		}
+		return out
+	}
+}
+
+// Value says the same as encoding every value first would, for every value
+// JSON decoding makes, short or long, with strings whose escapes lengthen
+// them and invalid UTF-8.
+func TestValueSameAsEncodingFirst(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 11))
+	long, short, near := 0, 0, 0
+	for range 50000 {
+		v := randomJSON(r, 0)
+		got, want := Value(v), valueByEncoding(v)
+		if got != want {
+			t.Fatalf("Value(%#v) = %s, want %s", v, got, want)
+		}
+		if strings.HasPrefix(got, "{...") || strings.HasPrefix(got, "[...") {
+			long++
+		} else {
+			short++
+		}
+		if b, err := json.Marshal(v); err == nil && len(b) > valueLimit-20 && len(b) <= valueLimit+20 {
+			near++
+		}
+	}
+	t.Logf("%d summarised, %d shown whole, %d within 20 bytes of the limit", long, short, near)
+	if long < 1000 || short < 1000 || near < 300 {
+		t.Errorf("%d summarised, %d shown whole, %d near the limit: the values do not try both sides of it", long, short, near)
+	}
+}
+
+// At the limit, byte by byte: objects and lists of strings, booleans and
+// nulls, whose bound is their exact length, are shown whole up to
+// valueLimit bytes of JSON and summarised past it.
+func TestValueAtTheLimit(t *testing.T) {
+	a := func(n int) string { return strings.Repeat("a", n) }
+	for n := valueLimit - 30; n <= valueLimit+5; n++ {
+		for _, v := range []any{
+			map[string]any{"k": a(n)},
+			map[string]any{"k": a(n / 2), "key": a(n - n/2)},
+			map[string]any{"k": []any{a(n)}},
+			map[string]any{"t": true, "f": false, "n": nil, "k": a(n)},
+			[]any{a(n)},
+			[]any{a(n / 2), a(n - n/2)},
+			[]any{true, false, nil, a(n)},
+			[]any{nil, a(n)},
+			[]any{false, a(n)},
+			[]any{map[string]any{}, []any{}, a(n)},
+		} {
+			if got, want := Value(v), valueByEncoding(v); got != want {
+				t.Errorf("Value(%v) = %s, want %s", v, got, want)
+			}
+		}
+	}
+}
+
+// A long object holding NaN, which JSON cannot encode, is summarised,
+// whichever key the map yields first; a short one is shown as Go prints
+// it, as before.
+func TestValueNaN(t *testing.T) {
+	long := map[string]any{"nan": math.NaN()}
+	for i := range 30 {
+		long[fmt.Sprintf("key-%02d", i)] = strings.Repeat("v", 10)
+	}
+	if got := Value(long); !strings.HasPrefix(got, "{...31 keys: key-00") {
+		t.Errorf("long: %s", got)
+	}
+	if got := Value(map[string]any{"nan": math.NaN()}); got != "map[nan:NaN]" {
+		t.Errorf("short: %s", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
@@ -140,9 +141,18 @@ func fieldLine(f plan.FieldChange, st Style) string {
 	}
 }
 
+// valueLimit is the longest JSON a value is shown as; a longer object or
+// list is summarised.
+const valueLimit = 200
+
 // Value renders a field value compactly; large objects are summarised.
 func Value(v any) string {
 	if s, ok := v.(string); ok && s == plan.Masked {
+		return s
+	}
+	// A job template is kilobytes of JSON: it is summarised without
+	// being encoded first.
+	if s, ok := summary(v); ok && jsonLengthAtLeast(v, valueLimit+1) {
 		return s
 	}
 	// Without HTML escaping: "a < b & c" reads as written, not as
@@ -154,15 +164,75 @@ func Value(v any) string {
 		return fmt.Sprint(v)
 	}
 	s := strings.TrimSuffix(buf.String(), "\n")
-	if len(s) > 200 {
-		switch x := v.(type) {
-		case map[string]any:
-			return fmt.Sprintf("{...%d keys: %s}", len(x), strings.Join(keysOf(x), ", "))
-		case []any:
-			return fmt.Sprintf("[...%d items]", len(x))
+	if len(s) > valueLimit {
+		if sum, ok := summary(v); ok {
+			return sum
 		}
 	}
 	return s
+}
+
+// summary is how a long object or list is shown.
+func summary(v any) (string, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		return fmt.Sprintf("{...%d keys: %s}", len(x), strings.Join(keysOf(x), ", ")), true
+	case []any:
+		return fmt.Sprintf("[...%d items]", len(x)), true
+	}
+	return "", false
+}
+
+// jsonLengthAtLeast reports whether v's JSON encoding is surely n bytes or
+// longer. It adds up a lower bound of the encoding (escapes only lengthen
+// a string) and stops as soon as it reaches n. What it cannot bound counts
+// as nothing: a type JSON decoding does not make, or a number the encoder
+// refuses (NaN, infinities), so a large object holding one is summarised
+// like any other, where encoding it whole would fail.
+func jsonLengthAtLeast(v any, n int) bool {
+	return jsonMinLength(v, n) >= n
+}
+
+// jsonMinLength is a lower bound of v's JSON length, or a number of at
+// least limit when the bound reaches it.
+func jsonMinLength(v any, limit int) int {
+	switch x := v.(type) {
+	case nil:
+		return len("null")
+	case bool:
+		if x {
+			return len("true")
+		}
+		return len("false")
+	case string:
+		return len(x) + 2
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return 0
+		}
+		return 1
+	case int, int64:
+		return 1
+	case []any:
+		total := 2 + max(len(x)-1, 0) // brackets, commas
+		for _, e := range x {
+			if total >= limit {
+				break
+			}
+			total += jsonMinLength(e, limit-total)
+		}
+		return total
+	case map[string]any:
+		total := 2 + max(len(x)-1, 0) // braces, commas
+		for k, e := range x {
+			if total >= limit {
+				break
+			}
+			total += len(k) + 3 + jsonMinLength(e, limit-total) // quotes, colon
+		}
+		return total
+	}
+	return 0
 }
 
 func keysOf(m map[string]any) []string {
