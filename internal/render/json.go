@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"sort"
@@ -33,21 +35,47 @@ type SummaryJSON struct {
 	Changes   bool `json:"changes"`
 }
 
-// JSON writes the plan as an indented JSON document.
+// JSON writes the plan as an indented JSON document. The changes are
+// encoded one at a time, straight to w: the plan of a first sync of 1000
+// pools is 16 MB of JSON, which encoding it whole held in memory three
+// times over.
 func JSON(w io.Writer, p *plan.Plan) error {
 	s := p.Summary()
 	doc := PlanDocument{
 		Version: p.Version, Set: p.Set,
 		Summary: SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
 			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Changes: p.HasChanges()},
-		Changes: p.Changes,
+		Changes: []plan.Change{},
 	}
-	if doc.Changes == nil {
-		doc.Changes = []plan.Change{}
+	// The document without its changes ends with them, empty; they are
+	// written in place of that "[]".
+	head, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	const tail = "[]\n}"
+	if len(p.Changes) == 0 || !bytes.HasSuffix(head, []byte(tail)) {
+		doc.Changes = append(doc.Changes, p.Changes...)
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doc)
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(head[:len(head)-len(tail)])
+	bw.WriteString("[")
+	for i := range p.Changes {
+		c, err := json.MarshalIndent(&p.Changes[i], "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n    ")
+		bw.Write(c)
+	}
+	bw.WriteString("\n  ]\n}\n")
+	return bw.Flush()
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
