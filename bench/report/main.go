@@ -195,6 +195,7 @@ func main() {
 	w := os.Stdout
 	res.machine(w)
 	res.prefectApply(w)
+	res.firstDiff(w)
 	res.baselines(w)
 	res.routes(w)
 	if *goBench != "" {
@@ -247,6 +248,40 @@ func (res *results) prefectApply(w io.Writer) {
 		fmt.Fprintf(w, "N=%d: validate %d, sync %d, diff %d, diff --skip-kubernetes %d. ", n, len(m["validate"]), len(m["sync"]), len(m["diff"]), len(m["diff-skip-kube"]))
 	}
 	fmt.Fprintln(w)
+}
+
+// firstDiff is the table of diff before the first sync: what a pull
+// request that adds the file shows, in each output format.
+func (res *results) firstDiff(w io.Writer) {
+	found := false
+	for _, n := range res.sizes {
+		if len(res.by[n]["diff-new-text"]) > 0 {
+			found = true
+		}
+	}
+	if !found {
+		return
+	}
+	fmt.Fprintf(w, "\n### diff before the first sync (a pull request that adds the file), one run each\n\n")
+	fmt.Fprintln(w, "| N | output | wall | CPU | peak RSS | output size |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, n := range res.sizes {
+		for _, format := range []string{"text", "json", "markdown"} {
+			rs := res.by[n]["diff-new-"+format]
+			if len(rs) == 0 {
+				continue
+			}
+			wall := secs(rs.wall())
+			if rs[0].Exit != 2 { // changes to show
+				wall += " (exit " + strconv.Itoa(rs[0].Exit) + ")"
+			}
+			size := "–"
+			if b, err := strconv.Atoi(res.meta[fmt.Sprintf("diff_new_bytes_%d_%s", n, format)]); err == nil {
+				size = fmt.Sprintf("%.0f kB", float64(b)/1000)
+			}
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s |\n", n, format, wall, secs(rs.cpu()), mb(rs.rss()), size)
+		}
+	}
 }
 
 func (res *results) baselines(w io.Writer) {
