@@ -60,9 +60,10 @@ func Build(ctx context.Context, live *state.State, kube Kube, opts Options) (*Ex
 	}
 	e := &Export{File: &config.File{Set: opts.Set}, Comments: map[string]string{}, Inexact: map[string]bool{}}
 	var refs []ref
+	queues := live.QueuesByPool()
 	for _, name := range names {
 		lp := live.Pools[name]
-		p, warn := pool(lp, live.QueuesOf(name))
+		p, warn := pool(lp, queues[name])
 		if warn != "" {
 			e.Warnings = append(e.Warnings, warn)
 			e.Inexact[name] = true

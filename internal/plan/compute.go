@@ -56,7 +56,7 @@ func Compute(desired, live *state.State, opts Options) (*Plan, error) {
 	owned = func(k state.Key) bool {
 		return recorded(k) || k.Kind == state.KindWorkQueue && k.Name == DefaultQueue && recorded(state.PoolKey(k.Namespace))
 	}
-	c := &computer{desired: desired, live: live, opts: opts, owned: owned, replaced: map[string]bool{}}
+	c := &computer{desired: desired, live: live, liveQueues: live.QueuesByPool(), opts: opts, owned: owned, replaced: map[string]bool{}}
 	c.objects()
 	c.pools()
 	c.queues()
@@ -69,6 +69,7 @@ func Compute(desired, live *state.State, opts Options) (*Plan, error) {
 
 type computer struct {
 	desired, live *state.State
+	liveQueues    map[string][]*state.Queue // live queues by pool, by name
 	opts          Options
 	owned         func(state.Key) bool
 	changes       []Change
@@ -144,7 +145,7 @@ func (c *computer) pools() {
 // its default queue aside.
 func (c *computer) foreignQueues(pool string) []string {
 	var out []string
-	for _, q := range c.live.QueuesOf(pool) {
+	for _, q := range c.liveQueues[pool] {
 		if q.Name != DefaultQueue && !c.owned(state.QueueKey(pool, q.Name)) {
 			out = append(out, fmt.Sprintf("%q", q.Name))
 		}

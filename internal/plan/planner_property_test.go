@@ -147,7 +147,7 @@ func (s *server) deletePool(name string) {
 
 func (s *server) freePriority(pool string) int {
 	taken := map[int]bool{}
-	for _, q := range s.live.QueuesOf(pool) {
+	for _, q := range s.live.QueuesByPool()[pool] {
 		if q.Priority != nil {
 			taken[*q.Priority] = true
 		}

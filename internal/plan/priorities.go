@@ -70,7 +70,7 @@ func (c *computer) newPrioritySim(pool string) *prioritySim {
 		s.queues = []*simQueue{{name: DefaultQueue, priority: 1}}
 		return s
 	}
-	for _, q := range c.live.QueuesOf(pool) {
+	for _, q := range c.liveQueues[pool] {
 		p := 0
 		if q.Priority != nil {
 			p = *q.Priority

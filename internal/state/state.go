@@ -145,15 +145,16 @@ func (s *State) AddPool(p *Pool) { s.Pools[p.Name] = p }
 // AddQueue stores a queue.
 func (s *State) AddQueue(q *Queue) { s.Queues[QueueKey(q.Pool, q.Name)] = q }
 
-// QueuesOf returns a pool's queues sorted by name.
-func (s *State) QueuesOf(pool string) []*Queue {
-	var out []*Queue
+// QueuesByPool groups the queues by pool, each pool's sorted by name. It
+// goes through all queues: a caller that looks at many pools makes it once.
+func (s *State) QueuesByPool() map[string][]*Queue {
+	out := map[string][]*Queue{}
 	for _, q := range s.Queues {
-		if q.Pool == pool {
-			out = append(out, q)
-		}
+		out[q.Pool] = append(out[q.Pool], q)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	for _, qs := range out {
+		sort.Slice(qs, func(i, j int) bool { return qs[i].Name < qs[j].Name })
+	}
 	return out
 }
 

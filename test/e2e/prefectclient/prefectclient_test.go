@@ -100,7 +100,7 @@ func testPoolsAndQueues(t *testing.T, c *prefect.Client, noSecret func(*testing.
 	q := live.Queues[state.QueueKey(name, qname)]
 	def = live.Queues[state.QueueKey(name, "default")]
 	if live.Pools[name] == nil || q == nil || def == nil {
-		t.Fatalf("ReadState lacks the pool or its queues: %v", live.QueuesOf(name))
+		t.Fatalf("ReadState lacks the pool or its queues: %v", live.QueuesByPool()[name])
 	}
 	if *q.Priority != 1 || *q.ConcurrencyLimit != 2 || *q.Description != "urgent" || !*q.Paused || q.ID == "" {
 		t.Errorf("queue = %+v", q)
