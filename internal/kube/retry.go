@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"golang.org/x/net/http2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 )
@@ -39,18 +40,25 @@ func retried[T any](ctx context.Context, c *Client, call func() (T, error)) (T, 
 // retryable reports the failures worth another attempt: the server busy,
 // failing or timing out (429, and every 5xx: client-go names a 5xx it has
 // no reason for an internal error), and a connection dropped or an answer
-// cut off on the way. Not a timeout of the request itself: it would only
-// wait as long again.
+// cut off on the way. Over HTTP/2, which client-go speaks to an API server
+// that offers it, those last two are a stream the server (or a proxy)
+// reset, before the answer or midway, or the connection lost. Not a
+// timeout of the request itself: it would only wait as long again.
 func retryable(err error) bool {
 	var tl errTooLarge
+	var se http2.StreamError
 	switch {
 	case errors.As(err, &tl):
 		return false
 	case apierrors.IsTooManyRequests(err), apierrors.IsServiceUnavailable(err), apierrors.IsInternalError(err),
 		apierrors.IsServerTimeout(err), apierrors.IsTimeout(err):
 		return true
+	case errors.As(err, &se):
+		// A stream this client cancelled is not the server's doing.
+		return se.Code != http2.ErrCodeCancel
 	}
-	return utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) || errors.Is(err, io.ErrUnexpectedEOF)
+	return utilnet.IsConnectionReset(err) || utilnet.IsProbableEOF(err) || utilnet.IsHTTP2ConnectionLost(err) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // backoff is the wait before attempt n+1.

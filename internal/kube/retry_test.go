@@ -2,6 +2,10 @@ package kube
 
 import (
 	"context"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -136,4 +140,78 @@ func TestRetries(t *testing.T) {
 
 func nsObject() *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "prefect"}}}
+}
+
+// resetStream resets the request's HTTP/2 stream without an answer, as an
+// HTTP/2 server does when a handler fails midway or a proxy loses its
+// upstream.
+func resetStream(http.ResponseWriter) { panic(http.ErrAbortHandler) }
+
+// cutStream sends the headers and half the body, then resets the stream.
+func cutStream(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", fmt.Sprint(len(nsJSON)))
+	_, _ = w.Write([]byte(nsJSON[:len(nsJSON)/2]))
+	_ = http.NewResponseController(w).Flush()
+	panic(http.ErrAbortHandler)
+}
+
+// Over HTTP/2, which client-go speaks to an API server, a dropped request
+// is a reset stream rather than a closed connection; it is retried as one,
+// on the connection the other requests keep using.
+func TestRetriesOverHTTP2(t *testing.T) {
+	tests := map[string]struct {
+		failures []func(http.ResponseWriter)
+		requests int
+	}{
+		"stream reset twice": {failures: []func(http.ResponseWriter){resetStream, resetStream}, requests: 3},
+		"answer cut":         {failures: []func(http.ResponseWriter){cutStream}, requests: 2},
+		"cut, then reset":    {failures: []func(http.ResponseWriter){cutStream, resetStream}, requests: 3},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			f := &flaky{failures: tc.failures}
+			var protos sync.Map
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				protos.Store(r.Proto, true)
+				f.ServeHTTP(w, r)
+			}))
+			srv.EnableHTTP2 = true
+			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			srv.StartTLS()
+			t.Cleanup(srv.Close)
+			ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+			var waits []time.Duration
+			c, err := NewForConfig(&rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: ca}}, "test", Options{Sleep: func(_ context.Context, d time.Duration) error {
+				waits = append(waits, d)
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, call := range []string{"get", "apply"} {
+				f.mu.Lock()
+				f.requests = 0
+				f.mu.Unlock()
+				waits = nil
+				var err error
+				if call == "get" {
+					_, _, err = c.Get(context.Background(), namespaceKey)
+				} else {
+					_, err = c.patch(context.Background(), nsObject(), nil, true, true)
+				}
+				if err != nil {
+					t.Errorf("%s: %v", call, err)
+				}
+				if f.requests != tc.requests || len(waits) != tc.requests-1 {
+					t.Errorf("%s: %d requests, %d waits; want %d requests", call, f.requests, len(waits), tc.requests)
+				}
+			}
+			if _, ok := protos.Load("HTTP/2.0"); !ok {
+				var seen []any
+				protos.Range(func(k, _ any) bool { seen = append(seen, k); return true })
+				t.Errorf("the requests came over %v, not HTTP/2", seen)
+			}
+		})
+	}
 }
