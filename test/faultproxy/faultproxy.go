@@ -9,7 +9,8 @@
 // draw in arrival order. The proxy counts the faults it injected by kind.
 //
 // The proxy speaks HTTP/1.1 to its clients, plain or, with TLS set, over TLS
-// with a certificate signed by a CA of its own (CAPEM): a client that
+// with a certificate signed by a CA of its own (CAPEM); with HTTP2 also
+// set, it offers HTTP/2 as well, as a kube-apiserver does. A client that
 // trusts that CA, for example through a rewritten kubeconfig, talks to it
 // as to the real server, and the proxy forwards each request upstream with
 // its own transport (for a kube-apiserver: the kubeconfig's CA and client
@@ -41,7 +42,8 @@ type Kind string
 const (
 	// Reset closes the client's connection with a TCP RST, either before
 	// the request is forwarded or after the server answered it (the
-	// server's work is done, its answer lost).
+	// server's work is done, its answer lost). Over HTTP/2 it resets the
+	// request's stream (RST_STREAM, INTERNAL_ERROR) instead.
 	Reset Kind = "reset"
 	// Status500, Status502 and Status503 answer with that status and a
 	// small HTML page, as a load balancer does, either instead of
@@ -58,11 +60,13 @@ const (
 	Latency Kind = "latency"
 	// CutOff forwards the request and sends the server's answer cut off
 	// midway (the headers and half the body; half the headers when there
-	// is no body), then closes the connection.
+	// is no body), then closes the connection. Over HTTP/2 it sends the
+	// headers and half the body, then resets the stream.
 	CutOff Kind = "cutoff"
 	// Hang holds the request, before forwarding it or after the server
 	// answered, until the client gives up (its request timeout) or
-	// Options.HangMax passes; then it closes the connection.
+	// Options.HangMax passes; then it closes the connection (over HTTP/2,
+	// resets the stream).
 	Hang Kind = "hang"
 )
 
@@ -80,6 +84,9 @@ type Options struct {
 	// TLS serves HTTPS with a certificate for 127.0.0.1 and localhost
 	// signed by the proxy's own CA (CAPEM).
 	TLS bool
+	// HTTP2, with TLS, offers HTTP/2 besides HTTP/1.1; a client that
+	// speaks it (client-go does) gets its faults as HTTP/2 has them.
+	HTTP2 bool
 	// Seed seeds the fault choices.
 	Seed uint64
 	// Rate is the probability that a request gets a fault (0 to 1).
@@ -101,6 +108,8 @@ type Options struct {
 // Event is one request the proxy handled.
 type Event struct {
 	Method, Path string
+	// Proto is the client's protocol: "HTTP/1.1" or "HTTP/2.0".
+	Proto string
 	// Fault is the fault injected, or "".
 	Fault Kind
 	// After is true when the fault came after the server answered.
@@ -156,6 +165,9 @@ func Start(opts Options) (*Proxy, error) {
 	if err != nil || up.Scheme == "" || up.Host == "" {
 		return nil, fmt.Errorf("faultproxy: upstream %q is not an absolute URL", opts.Upstream)
 	}
+	if opts.HTTP2 && !opts.TLS {
+		return nil, fmt.Errorf("faultproxy: HTTP2 needs TLS")
+	}
 	if opts.Rate < 0 || opts.Rate > 1 {
 		return nil, fmt.Errorf("faultproxy: rate %v is not between 0 and 1", opts.Rate)
 	}
@@ -198,10 +210,14 @@ func Start(opts Options) (*Proxy, error) {
 	p.srv = &http.Server{
 		Handler:           p,
 		ReadHeaderTimeout: 30 * time.Second,
-		// A non-nil empty map keeps HTTP/2 off: faults that hijack the
-		// connection need HTTP/1.1.
-		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ErrorLog:     log.New(io.Discard, "", 0),
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	protos := []string{"http/1.1"}
+	if opts.HTTP2 {
+		protos = []string{"h2", "http/1.1"}
+	} else {
+		// A non-nil empty map keeps HTTP/2 off.
+		p.srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	}
 	scheme := "http"
 	serveLn := ln
@@ -214,7 +230,7 @@ func Start(opts Options) (*Proxy, error) {
 		p.caPEM = caPEM
 		serveLn = tls.NewListener(ln, &tls.Config{
 			Certificates: []tls.Certificate{cert},
-			NextProtos:   []string{"http/1.1"},
+			NextProtos:   protos,
 			MinVersion:   tls.VersionTLS12,
 		})
 		scheme = "https"
@@ -365,7 +381,7 @@ func (p *Proxy) record(e Event) {
 // recorded before the client can see its outcome.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d := p.decide(r)
-	ev := Event{Method: r.Method, Path: r.URL.RequestURI(), Fault: d.fault, After: d.after}
+	ev := Event{Method: r.Method, Path: r.URL.RequestURI(), Proto: r.Proto, Fault: d.fault, After: d.after}
 	var once sync.Once
 	done := func() { once.Do(func() { p.record(ev) }) }
 	defer done()
@@ -433,6 +449,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case d.fault == CutOff:
 		done()
+		if r.ProtoMajor == 2 {
+			cutOffStream(w, resp, respBody)
+		}
 		cutOff(w, resp, respBody)
 		return
 	}
@@ -508,7 +527,8 @@ func page(w http.ResponseWriter, code int, h http.Header, note string) {
 		code, http.StatusText(code), code, http.StatusText(code), note)
 }
 
-// reset closes the client's connection with a TCP RST.
+// reset closes the client's connection with a TCP RST; over HTTP/2,
+// where a connection carries other requests, it resets the stream.
 func reset(w http.ResponseWriter) {
 	conn := hijack(w)
 	if conn == nil {
@@ -547,6 +567,20 @@ func cutOff(w http.ResponseWriter, resp *http.Response, body []byte) {
 	_ = conn.Close()
 }
 
+// cutOffStream sends the answer's headers and the first half of its body,
+// then resets the stream (HTTP/2).
+func cutOffStream(w http.ResponseWriter, resp *http.Response, body []byte) {
+	copyHeader(w.Header(), resp.Header)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body[:len(body)/2])
+	_ = http.NewResponseController(w).Flush()
+	panic(http.ErrAbortHandler)
+}
+
+// hijack takes the connection over (HTTP/1.1). An HTTP/2 stream cannot be
+// taken over: it is reset, which the server does when a handler panics
+// with ErrAbortHandler.
 func hijack(w http.ResponseWriter) net.Conn {
 	hj, ok := w.(http.Hijacker)
 	if !ok {

@@ -346,6 +346,62 @@ func TestTLSInFrontOfTLS(t *testing.T) {
 	}
 }
 
+// h2Client speaks HTTP/2 to p, over connections it keeps: a reset stream
+// must not take the connection's other requests with it.
+func h2Client(t *testing.T, p *Proxy) *http.Client {
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(p.CAPEM()) {
+		t.Fatal("CAPEM holds no certificate")
+	}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
+}
+
+// With HTTP2, the proxy speaks HTTP/2 and its faults are HTTP/2's: a reset
+// or a cut answer resets the request's stream, and the next request on the
+// same connection goes through.
+func TestHTTP2(t *testing.T) {
+	b := newBackend(t, true)
+	p := start(t, Options{Upstream: b.URL, TLS: true, HTTP2: true, Transport: b.Client().Transport, Rate: 1, Faults: []Kind{Reset}, Seed: 3})
+	c := h2Client(t, p)
+	for i := 0; i < 6; i++ {
+		_, _, err := get(t, c, p.URL()+"/x")
+		if err == nil || !strings.Contains(err.Error(), "stream error") || !strings.Contains(err.Error(), "INTERNAL_ERROR") {
+			t.Fatalf("reset %d: err = %v, want a reset stream", i, err)
+		}
+	}
+	p.SetRate(0)
+	resp, body, err := get(t, c, p.URL()+"/x")
+	if err != nil || resp.StatusCode != 200 || body != answer || resp.ProtoMajor != 2 {
+		t.Fatalf("no fault: %v %v %q", resp, err, body)
+	}
+	for _, e := range p.Events() {
+		if e.Proto != "HTTP/2.0" {
+			t.Errorf("%s recorded as %q", e, e.Proto)
+		}
+	}
+
+	p2 := start(t, Options{Upstream: b.URL, TLS: true, HTTP2: true, Transport: b.Client().Transport, Rate: 1, Faults: []Kind{CutOff}})
+	c2 := h2Client(t, p2)
+	resp, err = c2.Get(p2.URL() + "/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || err == nil || !strings.Contains(err.Error(), "stream error") || len(got) >= len(answer) {
+		t.Fatalf("cut answer over %s: read %q, err %v; want half the body, then a reset stream", resp.Proto, got, err)
+	}
+	p2.SetRate(0)
+	if resp, body, err := get(t, c2, p2.URL()+"/x"); err != nil || body != answer {
+		t.Fatalf("after the cut: %v %v %q", resp, err, body)
+	}
+
+	p3 := start(t, Options{Upstream: b.URL, TLS: true, HTTP2: true, Transport: b.Client().Transport, Rate: 1, Faults: []Kind{Status503}})
+	if resp, _, err := get(t, h2Client(t, p3), p3.URL()+"/x"); err != nil || resp.StatusCode != 503 || resp.ProtoMajor != 2 {
+		t.Fatalf("503 over HTTP/2: %v %v", resp, err)
+	}
+}
+
 func TestCloseEndsHangs(t *testing.T) {
 	b := newBackend(t, false)
 	p := start(t, Options{Upstream: b.URL, Rate: 1, Faults: []Kind{Hang}})
@@ -373,6 +429,7 @@ func TestBadOptions(t *testing.T) {
 		{Upstream: "not a url"},
 		{Upstream: "http://127.0.0.1:1", Rate: 2},
 		{Upstream: "http://127.0.0.1:1", Faults: []Kind{"teapot"}},
+		{Upstream: "http://127.0.0.1:1", HTTP2: true},
 	} {
 		if p, err := Start(o); err == nil {
 			p.Close()

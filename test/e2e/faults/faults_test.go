@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -152,6 +153,15 @@ func kubeWrite(r *http.Request) bool {
 // writes of both servers; even seeds fault every request.
 func kubeWritesOnly(seed uint64) bool { return seed%2 == 1 }
 
+// kubeHTTP2 says whether the proxy in front of the API server offers
+// HTTP/2, as the API server does and client-go then speaks, or HTTP/1.1
+// only: the same fault is a reset stream in one, a closed connection in the
+// other. Kinds alternate, and seeds (in pairs, across kubeWritesOnly) too,
+// so that the short run has resets and cut answers over HTTP/2.
+func kubeHTTP2(kind faultproxy.Kind, seed uint64) bool {
+	return (slices.Index(faultproxy.Kinds, kind)+int(seed/2))%2 == 0
+}
+
 func (w *world) startProxies(t *testing.T, dir string, kind faultproxy.Kind, seed uint64, rate float64) *proxies {
 	t.Helper()
 	common := faultproxy.Options{Rate: rate, Faults: []faultproxy.Kind{kind}, Latency: 300 * time.Millisecond, RetryAfter: 1}
@@ -164,6 +174,7 @@ func (w *world) startProxies(t *testing.T, dir string, kind faultproxy.Kind, see
 	t.Cleanup(pp.Close)
 	ko := common
 	ko.Upstream, ko.Seed, ko.TLS, ko.Transport = w.kubeConfig.Host, proxySeed(kind, seed)^0xabcdef, true, w.kubeTransport
+	ko.HTTP2 = kubeHTTP2(kind, seed)
 	if kubeWritesOnly(seed) {
 		ko.Eligible = kubeWrite
 	}

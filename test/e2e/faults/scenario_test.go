@@ -162,6 +162,17 @@ func runScenario(t *testing.T, w *world, fig *figures, kind faultproxy.Kind, see
 	if kubeWritesOnly(seed) {
 		scope = "writes only"
 	}
+	proto := "HTTP/1.1"
+	if kubeHTTP2(kind, seed) {
+		proto = "HTTP/2.0"
+	}
+	scope += ", " + proto
+	for _, e := range px.kube.Events() {
+		if e.Proto != proto {
+			t.Errorf("%s came to the Kubernetes proxy over %s, want %s", e, e.Proto, proto)
+			break
+		}
+	}
 	t.Logf("rate %.2f (Kubernetes: %s), faults %s (Prefect %d of %d requests, Kubernetes %d of %d); converged %v\n  %s",
 		rate, scope, faultproxy.Summary(counts), px.prefect.Injected(), px.prefect.Requests(),
 		px.kube.Injected(), px.kube.Requests(), converged, strings.Join(trail, "\n  "))
