@@ -96,25 +96,7 @@ func TestRetries(t *testing.T) {
 			f := &flaky{failures: tc.failures}
 			srv := httptest.NewServer(f)
 			t.Cleanup(srv.Close)
-			var waits []time.Duration
-			c, err := NewForConfig(&rest.Config{Host: srv.URL}, "test", Options{Sleep: func(_ context.Context, d time.Duration) error {
-				waits = append(waits, d)
-				return nil
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, call := range []string{"get", "apply"} {
-				f.mu.Lock()
-				f.requests = 0
-				f.mu.Unlock()
-				waits = nil
-				var err error
-				if call == "get" {
-					_, _, err = c.Get(context.Background(), namespaceKey)
-				} else {
-					_, err = c.patch(context.Background(), nsObject(), nil, true, true)
-				}
+			retryCalls(t, &rest.Config{Host: srv.URL}, f, func(call string, err error, requests int, waits []time.Duration) {
 				if (err == nil) != tc.ok {
 					t.Errorf("%s: err = %v, want ok %v", call, err, tc.ok)
 				}
@@ -122,8 +104,8 @@ func TestRetries(t *testing.T) {
 				if call == "get" && tc.clientGoGet {
 					wantWaits = 0
 				}
-				if f.requests != tc.requests || len(waits) != wantWaits {
-					t.Errorf("%s: %d requests, %d waits; want %d requests", call, f.requests, len(waits), tc.requests)
+				if requests != tc.requests || len(waits) != wantWaits {
+					t.Errorf("%s: %d requests, %d waits; want %d requests", call, requests, len(waits), tc.requests)
 				}
 				for i, w := range waits {
 					if w != backoff(i+1) {
@@ -133,8 +115,39 @@ func TestRetries(t *testing.T) {
 				if err != nil && strings.Contains(err.Error(), "attempt") {
 					t.Errorf("%s: %v", call, err)
 				}
-			}
+			})
 		})
+	}
+}
+
+// retryCalls sends a read and a server-side apply through a client of
+// cfg, each from a fresh count of f's requests, and hands check each
+// call's error, the requests f saw and the waits between attempts.
+func retryCalls(t *testing.T, cfg *rest.Config, f *flaky, check func(call string, err error, requests int, waits []time.Duration)) {
+	t.Helper()
+	var waits []time.Duration
+	c, err := NewForConfig(cfg, "test", Options{Sleep: func(_ context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []string{"get", "apply"} {
+		f.mu.Lock()
+		f.requests = 0
+		f.mu.Unlock()
+		waits = nil
+		var err error
+		if call == "get" {
+			_, _, err = c.Get(context.Background(), namespaceKey)
+		} else {
+			_, err = c.patch(context.Background(), nsObject(), nil, true, true)
+		}
+		f.mu.Lock()
+		n := f.requests
+		f.mu.Unlock()
+		check(call, err, n, waits)
 	}
 }
 
@@ -181,32 +194,15 @@ func TestRetriesOverHTTP2(t *testing.T) {
 			srv.StartTLS()
 			t.Cleanup(srv.Close)
 			ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-			var waits []time.Duration
-			c, err := NewForConfig(&rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: ca}}, "test", Options{Sleep: func(_ context.Context, d time.Duration) error {
-				waits = append(waits, d)
-				return nil
-			}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, call := range []string{"get", "apply"} {
-				f.mu.Lock()
-				f.requests = 0
-				f.mu.Unlock()
-				waits = nil
-				var err error
-				if call == "get" {
-					_, _, err = c.Get(context.Background(), namespaceKey)
-				} else {
-					_, err = c.patch(context.Background(), nsObject(), nil, true, true)
-				}
+			cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{CAData: ca}}
+			retryCalls(t, cfg, f, func(call string, err error, requests int, waits []time.Duration) {
 				if err != nil {
 					t.Errorf("%s: %v", call, err)
 				}
-				if f.requests != tc.requests || len(waits) != tc.requests-1 {
-					t.Errorf("%s: %d requests, %d waits; want %d requests", call, f.requests, len(waits), tc.requests)
+				if requests != tc.requests || len(waits) != tc.requests-1 {
+					t.Errorf("%s: %d requests, %d waits; want %d requests", call, requests, len(waits), tc.requests)
 				}
-			}
+			})
 			if _, ok := protos.Load("HTTP/2.0"); !ok {
 				var seen []any
 				protos.Range(func(k, _ any) bool { seen = append(seen, k); return true })

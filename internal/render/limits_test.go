@@ -316,24 +316,6 @@ func TestValue(t *testing.T) {
 	}
 }
 
-// valueByEncoding is how Value worked before it bounded lengths: encode,
-// then summarise what is too long.
-func valueByEncoding(v any) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return fmt.Sprint(v)
-	}
-	s := strings.TrimSuffix(buf.String(), "\n")
-	if len(s) > valueLimit {
-		if sum, ok := summary(v); ok {
-			return sum
-		}
-	}
-	return s
-}
-
 // randomJSON makes a value as JSON or YAML decoding does, whose encoding
 // is often near valueLimit.
 func randomJSON(r *rand.Rand, depth int) any {
@@ -373,7 +355,7 @@ func randomJSON(r *rand.Rand, depth int) any {
 	}
 }
 
-// Value says the same as encoding every value first would, for every value
+// Value says what encoding first says (encodedValue), for every value
 // JSON decoding makes, short or long, with strings whose escapes lengthen
 // them and invalid UTF-8.
 func TestValueSameAsEncodingFirst(t *testing.T) {
@@ -381,7 +363,7 @@ func TestValueSameAsEncodingFirst(t *testing.T) {
 	long, short, near := 0, 0, 0
 	for range 50000 {
 		v := randomJSON(r, 0)
-		got, want := Value(v), valueByEncoding(v)
+		got, want := Value(v), encodedValue(v)
 		if got != want {
 			t.Fatalf("Value(%#v) = %s, want %s", v, got, want)
 		}
@@ -418,7 +400,7 @@ func TestValueAtTheLimit(t *testing.T) {
 			[]any{false, a(n)},
 			[]any{map[string]any{}, []any{}, a(n)},
 		} {
-			if got, want := Value(v), valueByEncoding(v); got != want {
+			if got, want := Value(v), encodedValue(v); got != want {
 				t.Errorf("Value(%v) = %s, want %s", v, got, want)
 			}
 		}

@@ -155,6 +155,12 @@ func Value(v any) string {
 	if s, ok := summary(v); ok && jsonLengthAtLeast(v, valueLimit+1) {
 		return s
 	}
+	return encodedValue(v)
+}
+
+// encodedValue is v as compact JSON, or its summary when that is longer
+// than valueLimit.
+func encodedValue(v any) string {
 	// Without HTML escaping: "a < b & c" reads as written, not as
 	// "a \u003c b \u0026 c".
 	var buf bytes.Buffer
