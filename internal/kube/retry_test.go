@@ -2,17 +2,22 @@ package kube
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 )
@@ -23,25 +28,28 @@ const nsJSON = `{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"prefec
 // requests.
 type flaky struct {
 	mu       sync.Mutex
-	failures []func(w http.ResponseWriter)
+	failures []failure
 	requests int
 }
 
-func (f *flaky) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+// failure is one wrong answer.
+type failure = func(http.ResponseWriter, *http.Request)
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	n := f.requests
 	f.requests++
 	f.mu.Unlock()
 	if n < len(f.failures) {
-		f.failures[n](w)
+		f.failures[n](w, r)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write([]byte(nsJSON))
 }
 
-func status(code int, body string) func(w http.ResponseWriter) {
-	return func(w http.ResponseWriter) {
+func status(code int, body string) failure {
+	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(code)
 		_, _ = w.Write([]byte(body))
@@ -49,7 +57,7 @@ func status(code int, body string) func(w http.ResponseWriter) {
 }
 
 // reset closes the connection without an answer.
-func reset(w http.ResponseWriter) {
+func reset(w http.ResponseWriter, _ *http.Request) {
 	conn, _, err := w.(http.Hijacker).Hijack()
 	if err == nil {
 		_ = conn.Close()
@@ -57,7 +65,7 @@ func reset(w http.ResponseWriter) {
 }
 
 // cutOff promises a body and sends half of it.
-func cutOff(w http.ResponseWriter) {
+func cutOff(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", "200")
 	w.WriteHeader(200)
@@ -69,27 +77,27 @@ func cutOff(w http.ResponseWriter) {
 }
 
 func TestRetries(t *testing.T) {
-	conflict := func(w http.ResponseWriter) {
+	conflict := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(409)
 		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Conflict","code":409,"message":"conflict"}`))
 	}
 	tests := map[string]struct {
-		failures []func(http.ResponseWriter)
+		failures []failure
 		ok       bool
 		requests int
 		// client-go retries a GET whose connection was reset by itself
 		// (a second later): no wait of ours.
 		clientGoGet bool
 	}{
-		"502 page, then fine":     {failures: []func(http.ResponseWriter){status(502, nginx502)}, ok: true, requests: 2},
-		"500, 503, 504, fine":     {failures: []func(http.ResponseWriter){status(500, "x"), status(503, "busy"), status(504, "slow")}, ok: true, requests: 4},
-		"429 without Retry-After": {failures: []func(http.ResponseWriter){status(429, "slow down")}, ok: true, requests: 2},
-		"connection reset":        {failures: []func(http.ResponseWriter){reset, reset}, ok: true, requests: 3, clientGoGet: true},
-		"answer cut off":          {failures: []func(http.ResponseWriter){cutOff}, ok: true, requests: 2},
-		"always 503":              {failures: []func(http.ResponseWriter){status(503, "a"), status(503, "b"), status(503, "c"), status(503, "d"), status(503, "e"), status(503, "f")}, requests: maxAttempts},
-		"409 is not retried":      {failures: []func(http.ResponseWriter){conflict}, requests: 1},
-		"403 is not retried":      {failures: []func(http.ResponseWriter){status(403, "forbidden")}, requests: 1},
+		"502 page, then fine":     {failures: []failure{status(502, nginx502)}, ok: true, requests: 2},
+		"500, 503, 504, fine":     {failures: []failure{status(500, "x"), status(503, "busy"), status(504, "slow")}, ok: true, requests: 4},
+		"429 without Retry-After": {failures: []failure{status(429, "slow down")}, ok: true, requests: 2},
+		"connection reset":        {failures: []failure{reset, reset}, ok: true, requests: 3, clientGoGet: true},
+		"answer cut off":          {failures: []failure{cutOff}, ok: true, requests: 2},
+		"always 503":              {failures: []failure{status(503, "a"), status(503, "b"), status(503, "c"), status(503, "d"), status(503, "e"), status(503, "f")}, requests: maxAttempts},
+		"409 is not retried":      {failures: []failure{conflict}, requests: 1},
+		"403 is not retried":      {failures: []failure{status(403, "forbidden")}, requests: 1},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -158,10 +166,10 @@ func nsObject() *unstructured.Unstructured {
 // resetStream resets the request's HTTP/2 stream without an answer, as an
 // HTTP/2 server does when a handler fails midway or a proxy loses its
 // upstream.
-func resetStream(http.ResponseWriter) { panic(http.ErrAbortHandler) }
+func resetStream(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }
 
 // cutStream sends the headers and half the body, then resets the stream.
-func cutStream(w http.ResponseWriter) {
+func cutStream(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", fmt.Sprint(len(nsJSON)))
 	_, _ = w.Write([]byte(nsJSON[:len(nsJSON)/2]))
@@ -169,17 +177,36 @@ func cutStream(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler)
 }
 
+// connKey holds, in a request's context, the connection it came on.
+type connKey struct{}
+
+// dropConnection closes the request's connection with a TCP RST: over
+// HTTP/2, every request on it is lost at once.
+func dropConnection(_ http.ResponseWriter, r *http.Request) {
+	c := r.Context().Value(connKey{}).(net.Conn)
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if tcp, ok := c.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = c.Close()
+}
+
 // Over HTTP/2, which client-go speaks to an API server, a dropped request
 // is a reset stream rather than a closed connection; it is retried as one,
 // on the connection the other requests keep using.
 func TestRetriesOverHTTP2(t *testing.T) {
 	tests := map[string]struct {
-		failures []func(http.ResponseWriter)
+		failures []failure
 		requests int
+		// client-go retries a GET whose connection was lost by itself.
+		clientGoGet bool
 	}{
-		"stream reset twice": {failures: []func(http.ResponseWriter){resetStream, resetStream}, requests: 3},
-		"answer cut":         {failures: []func(http.ResponseWriter){cutStream}, requests: 2},
-		"cut, then reset":    {failures: []func(http.ResponseWriter){cutStream, resetStream}, requests: 3},
+		"stream reset twice": {failures: []failure{resetStream, resetStream}, requests: 3},
+		"answer cut":         {failures: []failure{cutStream}, requests: 2},
+		"cut, then reset":    {failures: []failure{cutStream, resetStream}, requests: 3},
+		"connection dropped": {failures: []failure{dropConnection, dropConnection}, requests: 3, clientGoGet: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -191,6 +218,9 @@ func TestRetriesOverHTTP2(t *testing.T) {
 			}))
 			srv.EnableHTTP2 = true
 			srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+			srv.Config.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+				return context.WithValue(ctx, connKey{}, c)
+			}
 			srv.StartTLS()
 			t.Cleanup(srv.Close)
 			ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
@@ -199,7 +229,11 @@ func TestRetriesOverHTTP2(t *testing.T) {
 				if err != nil {
 					t.Errorf("%s: %v", call, err)
 				}
-				if requests != tc.requests || len(waits) != tc.requests-1 {
+				wantWaits := tc.requests - 1
+				if call == "get" && tc.clientGoGet {
+					wantWaits = 0
+				}
+				if requests != tc.requests || len(waits) != wantWaits {
 					t.Errorf("%s: %d requests, %d waits; want %d requests", call, requests, len(waits), tc.requests)
 				}
 			})
@@ -209,5 +243,23 @@ func TestRetriesOverHTTP2(t *testing.T) {
 				t.Errorf("the requests came over %v, not HTTP/2", seen)
 			}
 		})
+	}
+}
+
+// A connection that client-go's HTTP/2 health check (a ping after 30 s of
+// silence) finds dead ends its requests with "client connection lost":
+// another attempt goes on a new connection. A stream this client cancelled
+// is not retried.
+func TestRetryableHTTP2Errors(t *testing.T) {
+	lost := &url.Error{Op: "Patch", URL: "https://127.0.0.1:6443/api/v1/namespaces/prefect", Err: errors.New("http2: client connection lost")}
+	if !retryable(lost) {
+		t.Errorf("not retried: %v", lost)
+	}
+	cancelled := &url.Error{Op: "Get", URL: "https://127.0.0.1:6443/api/v1/namespaces", Err: http2.StreamError{StreamID: 3, Code: http2.ErrCodeCancel}}
+	if retryable(cancelled) {
+		t.Errorf("retried: %v", cancelled)
+	}
+	if reset := fmt.Errorf("reading: %w", http2.StreamError{StreamID: 5, Code: http2.ErrCodeInternal}); !retryable(reset) {
+		t.Errorf("not retried: %v", reset)
 	}
 }
