@@ -38,7 +38,8 @@ type SummaryJSON struct {
 // JSON writes the plan as an indented JSON document. The changes are
 // encoded one at a time, straight to w: the plan of a first sync of 1000
 // pools is 16 MB of JSON, which encoding it whole held in memory three
-// times over.
+// times over. A change that cannot be encoded stops the document where it
+// is, with the error.
 func JSON(w io.Writer, p *plan.Plan) error {
 	s := p.Summary()
 	doc := PlanDocument{
