@@ -449,9 +449,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case d.fault == CutOff:
 		done()
-		if r.ProtoMajor == 2 {
-			cutOffStream(w, resp, respBody)
-		}
 		cutOff(w, resp, respBody)
 		return
 	}
@@ -545,8 +542,12 @@ func reset(w http.ResponseWriter) {
 }
 
 // cutOff writes the answer's headers and the first half of its body (half
-// the headers when it has no body) and closes the connection.
+// the headers when it has no body) and closes the connection. An HTTP/2
+// stream, which cannot be taken over, gets cutOffStream.
 func cutOff(w http.ResponseWriter, resp *http.Response, body []byte) {
+	if _, ok := w.(http.Hijacker); !ok {
+		cutOffStream(w, resp, body)
+	}
 	var buf bytes.Buffer
 	h := http.Header{}
 	copyHeader(h, resp.Header)
