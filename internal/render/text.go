@@ -152,8 +152,10 @@ func Value(v any) string {
 	}
 	// A job template is kilobytes of JSON: it is summarised without
 	// being encoded first.
-	if s, ok := summary(v); ok && jsonLengthAtLeast(v, valueLimit+1) {
-		return s
+	if jsonLengthAtLeast(v, valueLimit+1) {
+		if s, ok := summary(v); ok {
+			return s
+		}
 	}
 	return encodedValue(v)
 }
