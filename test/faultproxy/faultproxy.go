@@ -1,7 +1,8 @@
 // Package faultproxy is a test-only HTTP(S) proxy that sits between a client
 // and a real server and injects faults: connection resets, 500/502/503,
-// 429 with Retry-After, added latency, a response cut off midway, and a hang
-// past the client's request timeout.
+// 429 with Retry-After, added latency, a response cut off midway, a hang
+// past the client's request timeout, and a whole connection dropped with
+// every request on it.
 //
 // Each request draws from a seeded random source: with probability Rate it
 // gets one fault, picked uniformly from Kinds. Requests that arrive one at a
@@ -68,10 +69,16 @@ const (
 	// Options.HangMax passes; then it closes the connection (over HTTP/2,
 	// resets the stream).
 	Hang Kind = "hang"
+	// Drop closes the client's whole connection with a TCP RST, before
+	// the request is forwarded or after the server answered it. Over
+	// HTTP/1.1, where a connection carries one request at a time, that is
+	// Reset; over HTTP/2 every request in flight on the connection fails
+	// with it, as when a load balancer or the server itself goes away.
+	Drop Kind = "drop"
 )
 
 // Kinds lists every fault, in a stable order.
-var Kinds = []Kind{Reset, Status500, Status502, Status503, TooManyRequests, Latency, CutOff, Hang}
+var Kinds = []Kind{Reset, Status500, Status502, Status503, TooManyRequests, Latency, CutOff, Hang, Drop}
 
 // Options configure a proxy.
 type Options struct {
@@ -211,6 +218,10 @@ func Start(opts Options) (*Proxy, error) {
 		Handler:           p,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          log.New(io.Discard, "", 0),
+		// Drop needs the connection an HTTP/2 request came on.
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
 	}
 	protos := []string{"http/1.1"}
 	if opts.HTTP2 {
@@ -359,7 +370,7 @@ func (p *Proxy) decide(r *http.Request) decision {
 	}
 	d := decision{fault: p.opts.Faults[p.rng.IntN(len(p.opts.Faults))]}
 	switch d.fault {
-	case Reset, Status500, Status502, Status503, Hang:
+	case Reset, Status500, Status502, Status503, Hang, Drop:
 		d.after = p.rng.IntN(2) == 1
 	case Latency:
 		l := p.opts.Latency
@@ -395,6 +406,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case Reset:
 			done()
 			reset(w)
+			return
+		case Drop:
+			done()
+			drop(w, r)
 			return
 		case Status500, Status502, Status503:
 			code, _ := strconv.Atoi(string(d.fault))
@@ -436,6 +451,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case d.fault == Reset:
 		done()
 		reset(w)
+		return
+	case d.fault == Drop:
+		done()
+		drop(w, r)
 		return
 	case d.fault == Status500 || d.fault == Status502 || d.fault == Status503:
 		code, _ := strconv.Atoi(string(d.fault))
@@ -527,10 +546,29 @@ func page(w http.ResponseWriter, code int, h http.Header, note string) {
 // reset closes the client's connection with a TCP RST; over HTTP/2,
 // where a connection carries other requests, it resets the stream.
 func reset(w http.ResponseWriter) {
-	conn := hijack(w)
-	if conn == nil {
+	if conn := hijack(w); conn != nil {
+		abort(conn)
+	}
+}
+
+// connKey holds a request's client connection in its context.
+type connKey struct{}
+
+// drop closes the client's whole connection with a TCP RST. Over HTTP/1.1
+// that is reset; over HTTP/2 every stream on the connection goes with it.
+func drop(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor != 2 {
+		reset(w)
 		return
 	}
+	if conn, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+		abort(conn)
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// abort closes a connection with a TCP RST rather than a FIN.
+func abort(conn net.Conn) {
 	raw := conn
 	if tc, ok := conn.(*tls.Conn); ok {
 		raw = tc.NetConn()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -399,6 +400,65 @@ func TestHTTP2(t *testing.T) {
 	p3 := start(t, Options{Upstream: b.URL, TLS: true, HTTP2: true, Transport: b.Client().Transport, Rate: 1, Faults: []Kind{Status503}})
 	if resp, _, err := get(t, h2Client(t, p3), p3.URL()+"/x"); err != nil || resp.StatusCode != 503 || resp.ProtoMajor != 2 {
 		t.Fatalf("503 over HTTP/2: %v %v", resp, err)
+	}
+}
+
+// A drop over HTTP/2 closes the whole connection: a request in flight on
+// it fails along with the one that drew the fault, and the client's next
+// request goes through on a new connection. Over HTTP/1.1 it is a reset.
+func TestDrop(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var slowOnce sync.Once
+	b := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			slowOnce.Do(func() { close(arrived) })
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		_, _ = io.WriteString(w, answer)
+	}))
+	t.Cleanup(b.Close)
+	defer close(release)
+	p := start(t, Options{Upstream: b.URL, TLS: true, HTTP2: true, Transport: b.Client().Transport, Rate: 1,
+		Faults: []Kind{Drop}, Eligible: func(r *http.Request) bool { return r.URL.Path == "/drop" }})
+	c := h2Client(t, p)
+	slow := make(chan error, 1)
+	go func() {
+		_, _, err := get(t, c, p.URL()+"/slow")
+		slow <- err
+	}()
+	select {
+	case <-arrived:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the slow request did not reach the backend")
+	}
+	if _, _, err := get(t, c, p.URL()+"/drop"); err == nil {
+		t.Fatal("a dropped request answered")
+	}
+	select {
+	case err := <-slow:
+		if err == nil {
+			t.Error("the request in flight on the dropped connection answered")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request in flight on the dropped connection still hangs")
+	}
+	p.SetRate(0)
+	if resp, body, err := get(t, c, p.URL()+"/drop"); err != nil || body != answer || resp.ProtoMajor != 2 {
+		t.Fatalf("after the drop: %v %v %q", resp, err, body)
+	}
+	if p.Counts()[Drop] != 1 {
+		t.Errorf("counts %v", p.Counts())
+	}
+
+	b1 := newBackend(t, false)
+	p1 := start(t, Options{Upstream: b1.URL, Rate: 1, Faults: []Kind{Drop}, Seed: 1})
+	for i := 0; i < 4; i++ {
+		if _, _, err := get(t, client(5*time.Second), p1.URL()+"/x"); !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, io.EOF) {
+			t.Fatalf("drop %d over HTTP/1.1: err = %v, want a connection reset", i, err)
+		}
 	}
 }
 

@@ -146,19 +146,28 @@ func kubeWrite(r *http.Request) bool {
 	return true
 }
 
-// kubeWritesOnly says whether a seed's Kubernetes faults hit only writes.
-// A fault on any Kubernetes read fails the run before it applies anything
-// (prefect-apply retries no Kubernetes read on a 5xx without Retry-After
-// or a cut answer): odd seeds spare the reads so that runs reach the
-// writes of both servers; even seeds fault every request.
-func kubeWritesOnly(seed uint64) bool { return seed%2 == 1 }
+// kubeWritesOnly says whether a scenario's Kubernetes faults hit only
+// writes. Reads are retried, but one that still fails ends the run before
+// it applies anything: odd seeds spare the reads so that more runs reach
+// the writes of both servers; even seeds fault every request. Drops always
+// fault every request: their point is the requests in flight beside the
+// one that draws the fault, and those are mostly reads, which run side by
+// side.
+func kubeWritesOnly(kind faultproxy.Kind, seed uint64) bool {
+	return kind != faultproxy.Drop && seed%2 == 1
+}
 
 // kubeHTTP2 says whether the proxy in front of the API server offers
 // HTTP/2, as the API server does and client-go then speaks, or HTTP/1.1
 // only: the same fault is a reset stream in one, a closed connection in the
 // other. Kinds alternate, and seeds (in pairs, across kubeWritesOnly) too,
-// so that the short run has resets and cut answers over HTTP/2.
+// so that the short run has resets and cut answers over HTTP/2. A dropped
+// connection is a reset over HTTP/1.1, so drops always come over HTTP/2,
+// where they take every request in flight with them.
 func kubeHTTP2(kind faultproxy.Kind, seed uint64) bool {
+	if kind == faultproxy.Drop {
+		return true
+	}
 	return (slices.Index(faultproxy.Kinds, kind)+int(seed/2))%2 == 0
 }
 
@@ -175,7 +184,7 @@ func (w *world) startProxies(t *testing.T, dir string, kind faultproxy.Kind, see
 	ko := common
 	ko.Upstream, ko.Seed, ko.TLS, ko.Transport = w.kubeConfig.Host, proxySeed(kind, seed)^0xabcdef, true, w.kubeTransport
 	ko.HTTP2 = kubeHTTP2(kind, seed)
-	if kubeWritesOnly(seed) {
+	if kubeWritesOnly(kind, seed) {
 		ko.Eligible = kubeWrite
 	}
 	kp, err := faultproxy.Start(ko)

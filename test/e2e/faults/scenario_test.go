@@ -159,7 +159,7 @@ func runScenario(t *testing.T, w *world, fig *figures, kind faultproxy.Kind, see
 	}
 
 	scope := "every request"
-	if kubeWritesOnly(seed) {
+	if kubeWritesOnly(kind, seed) {
 		scope = "writes only"
 	}
 	proto := "HTTP/1.1"
