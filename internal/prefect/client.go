@@ -22,11 +22,11 @@ const DefaultMaxBodyBytes = 32 << 20
 
 // Options tune a Client. The zero value is ready to use.
 type Options struct {
-	// MaxRetries is how often a call is sent again. Repeatable calls
-	// (GET, DELETE, filter POSTs, PATCHes of absolute values) are retried
-	// on 429, 502, 503, 504 and dropped connections; creates only on 429
-	// and 503, which say the server wrote nothing. 0 means
-	// DefaultMaxRetries; a negative value disables retries.
+	// MaxRetries is how often a call is sent again on 429, 502, 503, 504
+	// and dropped connections or answers cut off. Creates are retried too:
+	// one that meets its own first attempt is answered 409 (see
+	// Client.do). 0 means DefaultMaxRetries; a negative value disables
+	// retries.
 	MaxRetries int
 	// Sleep waits between retries; tests replace it to record delays.
 	// It must return early with ctx.Err() when ctx ends.

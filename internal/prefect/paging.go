@@ -33,7 +33,6 @@ var errShifted = errors.New("the list changed while it was read page by page")
 // (for lists ordered by something that moves, like heartbeats) turns the
 // check off.
 func listAll[T any](ctx context.Context, c *Client, cl call, filter map[string]any, id func(*T) string) ([]T, error) {
-	cl.retry = true // a filter POST reads only
 	for restart := 0; ; restart++ {
 		all, err := listOnce(ctx, c, cl, filter, id)
 		if !errors.Is(err, errShifted) || restart == maxRestarts {

@@ -60,7 +60,7 @@ func (c *Client) ListPools(ctx context.Context) ([]*state.Pool, error) {
 func (c *Client) GetPool(ctx context.Context, name string) (*state.Pool, error) {
 	var w poolJSON
 	err := c.do(ctx, call{method: "GET", route: "work_pools/{}", names: []string{name},
-		retry: true, op: "reading", obj: poolObject(name)}, &w)
+		op: "reading", obj: poolObject(name)}, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -94,14 +94,14 @@ func (c *Client) CreatePool(ctx context.Context, p *state.Pool) error {
 // concurrency_limit, base_job_template, ...); a nil value clears a field.
 // Name and type cannot change.
 func (c *Client) UpdatePool(ctx context.Context, name string, fields map[string]any) error {
-	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}", names: []string{name}, retry: true,
+	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}", names: []string{name},
 		body: nonNilMap(fields), op: "updating", obj: poolObject(name)}, nil)
 }
 
 // DeletePool deletes a work pool and its queues.
 func (c *Client) DeletePool(ctx context.Context, name string) error {
 	return c.do(ctx, call{method: "DELETE", route: "work_pools/{}", names: []string{name},
-		retry: true, op: "deleting", obj: poolObject(name)}, nil)
+		op: "deleting", obj: poolObject(name)}, nil)
 }
 
 // nonNilMap keeps an empty update a JSON object rather than null.

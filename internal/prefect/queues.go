@@ -111,7 +111,7 @@ func sortQueues(raw []queueJSON) []*state.Queue {
 func (c *Client) GetQueue(ctx context.Context, pool, name string) (*state.Queue, error) {
 	var w queueJSON
 	err := c.do(ctx, call{method: "GET", route: "work_pools/{}/queues/{}", names: []string{pool, name},
-		retry: true, op: "reading", obj: queueObject(pool, name)}, &w)
+		op: "reading", obj: queueObject(pool, name)}, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ func (c *Client) CreateQueue(ctx context.Context, q *state.Queue) error {
 
 // UpdateQueue PATCHes exactly the given JSON fields of a queue.
 func (c *Client) UpdateQueue(ctx context.Context, pool, name string, fields map[string]any) error {
-	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}/queues/{}", names: []string{pool, name}, retry: true,
+	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}/queues/{}", names: []string{pool, name},
 		body: nonNilMap(fields), op: "updating", obj: queueObject(pool, name)}, nil)
 }
 
@@ -148,7 +148,7 @@ func (c *Client) UpdateQueue(ctx context.Context, pool, name string, fields map[
 // queue, with a bare 500.
 func (c *Client) DeleteQueue(ctx context.Context, pool, name string) error {
 	err := c.do(ctx, call{method: "DELETE", route: "work_pools/{}/queues/{}", names: []string{pool, name},
-		retry: true, op: "deleting", obj: queueObject(pool, name)}, nil)
+		op: "deleting", obj: queueObject(pool, name)}, nil)
 	var e *APIError
 	if errors.As(err, &e) && e.Status == http.StatusInternalServerError {
 		e.Hint = "Prefect answers 500 when asked to delete a pool's default queue, which cannot be deleted"

@@ -20,14 +20,9 @@ type call struct {
 	method string
 	route  string // with "{}" for each name, e.g. "work_pools/{}/queues"
 	names  []string
-	body   any // JSON-encoded when not nil
-	// retry marks calls that are safe to repeat: reads, deletes, updates
-	// that set absolute values, and the read-only filter POSTs. Creates are
-	// repeated only when the server refused them outright (429, 503), so
-	// nothing was written.
-	retry bool
-	op    string // "creating", "reading", ...
-	obj   string // `work pool "gpu"`
+	body   any    // JSON-encoded when not nil
+	op     string // "creating", "reading", ...
+	obj    string // `work pool "gpu"`
 }
 
 // path fills the route's placeholders with escaped names: names may hold
@@ -43,8 +38,17 @@ func (cl call) path() string {
 // kind is the route as counted by Stats: "GET work_pools/{name}".
 func (cl call) kind() string { return cl.method + " " + strings.ReplaceAll(cl.route, "{}", "{name}") }
 
-// do sends the call, retrying when allowed, and decodes a JSON answer into
-// out (when out is not nil).
+// do sends the call, retrying on a lost answer, and decodes a JSON answer
+// into out (when out is not nil).
+//
+// Every call this client makes is safe to send again: reads, the read-only
+// filter POSTs, updates that set absolute values, deletes (a repeated one
+// is answered 404, which callers take as done), and creates. A create sent
+// again after its answer was lost (a dropped connection, a 502 or 504 from
+// a proxy, an answer cut off) meets the object its first attempt made and
+// is answered 409: sync reads that object back and counts the create as
+// applied when it matches the file (cli.settling), and SetVariable updates
+// the variable instead. Prefect's own client retries creates the same way.
 func (c *Client) do(ctx context.Context, cl call, out any) error {
 	var payload []byte
 	if cl.body != nil {
@@ -60,11 +64,11 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		canRetry := attempt < c.maxRetries && ctx.Err() == nil
 		var wait time.Duration
 		switch {
-		case err != nil && canRetry && cl.retry && retryableError(err):
+		case err != nil && canRetry && retryableError(err):
 			wait = backoff(attempt + 1)
 		case err != nil:
 			return c.connError(ctx, cl, err)
-		case canRetry && (cl.retry && retryableStatus(status) || refusedStatus(status)):
+		case canRetry && retryableStatus(status):
 			var ok bool
 			if wait, ok = retryAfter(header, time.Now()); !ok {
 				wait = backoff(attempt + 1)
@@ -97,12 +101,10 @@ func (c *Client) attempt(ctx context.Context, cl call, target string, payload []
 	if err != nil {
 		return 0, nil, nil, err
 	}
-	if cl.retry {
-		// An empty Idempotency-Key is not sent, but tells net/http that it
-		// may replay the request on a kept-alive connection the server has
-		// just closed (it does so on its own only for GET and HEAD).
-		req.Header["Idempotency-Key"] = nil
-	}
+	// An empty Idempotency-Key is not sent, but tells net/http that it may
+	// replay the request on a kept-alive connection the server has just
+	// closed (it does so on its own only for GET and HEAD).
+	req.Header["Idempotency-Key"] = nil
 	c.conn.authorize(req.Header)
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("Accept", "application/json")

@@ -12,7 +12,8 @@ import (
 )
 
 // Retry tuning. Prefect's own client retries 5 times with exponential
-// backoff and honours Retry-After; so do we, for idempotent calls only.
+// backoff and honours Retry-After; so do we (see Client.do for why every
+// call may be sent again).
 const (
 	DefaultMaxRetries = 5
 	backoffBase       = 500 * time.Millisecond
@@ -29,13 +30,6 @@ func retryableStatus(code int) bool {
 		return true
 	}
 	return false
-}
-
-// refusedStatus reports the statuses that say the server did not process
-// the request at all (rate limited, or busy: Prefect answers 503 when its
-// database is locked), so that even a create may be sent again.
-func refusedStatus(code int) bool {
-	return code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable
 }
 
 // retryableError reports a dropped connection: reset, broken pipe, EOF

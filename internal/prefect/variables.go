@@ -33,7 +33,7 @@ func variableObject(name string) string { return fmt.Sprintf("variable %q", name
 func (c *Client) GetVariable(ctx context.Context, name string) (value any, found bool, err error) {
 	var v Variable
 	err = c.do(ctx, call{method: "GET", route: "variables/name/{}", names: []string{name},
-		retry: true, op: "reading", obj: variableObject(name)}, &v)
+		op: "reading", obj: variableObject(name)}, &v)
 	if IsNotFound(err) {
 		return nil, false, nil
 	}
@@ -102,7 +102,7 @@ func valueLength(value any) (int, error) {
 // DeleteVariable deletes a variable; IsNotFound(err) when it did not exist.
 func (c *Client) DeleteVariable(ctx context.Context, name string) error {
 	return c.do(ctx, call{method: "DELETE", route: "variables/name/{}", names: []string{name},
-		retry: true, op: "deleting", obj: variableObject(name)}, nil)
+		op: "deleting", obj: variableObject(name)}, nil)
 }
 
 // ListVariables reads the variables whose names start with namePrefix,

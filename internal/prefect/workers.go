@@ -45,7 +45,7 @@ func (c *Client) CountLateRuns(ctx context.Context, pool string) (int, error) {
 		"work_pools": map[string]any{"name": map[string]any{"any_": []string{pool}}},
 	}
 	var n int
-	err := c.do(ctx, call{method: "POST", route: "flow_runs/count", body: body, retry: true,
+	err := c.do(ctx, call{method: "POST", route: "flow_runs/count", body: body,
 		op: "counting", obj: "late flow runs of " + poolObject(pool)}, &n)
 	return n, err
 }
