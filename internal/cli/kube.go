@@ -103,14 +103,7 @@ func checkExternal(ctx context.Context, kc KubeClient, file *config.File) error 
 	}
 	var problems []string
 	for _, e := range file.Kubernetes.External {
-		ns := e.Namespace
-		if e.Kind != "Namespace" && ns == "" {
-			ns = file.Kubernetes.Namespace
-		}
-		if e.Kind == "Namespace" {
-			ns = ""
-		}
-		key := state.Key{System: state.Kubernetes, Kind: e.Kind, Namespace: ns, Name: e.Name}
+		key := externalKey(file, e)
 		o, found, err := kc.Get(ctx, key)
 		if err != nil {
 			return err
@@ -137,6 +130,43 @@ func checkExternal(ctx context.Context, kc KubeClient, file *config.File) error 
 }
 
 // poolsUsing names the pools whose jobs use an object, for messages.
+// externalKey is the key of an object listed under kubernetes.external.
+func externalKey(file *config.File, e config.ExternalObject) state.Key {
+	ns := e.Namespace
+	if e.Kind != "Namespace" && ns == "" {
+		ns = file.Kubernetes.Namespace
+	}
+	if e.Kind == "Namespace" {
+		ns = ""
+	}
+	return state.Key{System: state.Kubernetes, Kind: e.Kind, Namespace: ns, Name: e.Name}
+}
+
+// inUse lists the Kubernetes objects the file uses without declaring them
+// (plan.Options.InUse): what kubernetes.external lists and what the jobs
+// of the pools with a jobTemplate use. A set that declared one of them before owns it, and --prune
+// must not delete what the file still relies on.
+func inUse(file *config.File) map[state.Key]string {
+	out := map[state.Key]string{}
+	if file.Kubernetes != nil {
+		for _, e := range file.Kubernetes.External {
+			out[externalKey(file, e)] = "the file lists it under kubernetes.external"
+		}
+	}
+	for i := range file.Pools {
+		p := &file.Pools[i]
+		if p.JobTemplate == nil {
+			continue // no jobs the file describes: nothing it relies on
+		}
+		for _, k := range desired.Requires(file, p) {
+			if _, ok := out[k]; !ok {
+				out[k] = fmt.Sprintf("work pool %q uses it", p.Name)
+			}
+		}
+	}
+	return out
+}
+
 func poolsUsing(file *config.File, key state.Key) string {
 	var names []string
 	for i := range file.Pools {

@@ -233,7 +233,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if noKubeconfig {
 		fmt.Fprintf(ios.ErrOut, "Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set %q may own are not pruned (--skip-kubernetes says that is intended)\n", file.Set)
 	}
-	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns}
+	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns, InUse: inUse(file)}
 	out := &planned{file: file, desired: want, client: client, inventory: inv}
 	if kr != nil {
 		kr.addTo(live, file.Set, &opts)

@@ -39,6 +39,12 @@ type Options struct {
 	// own, without recreating them. Without it they are Unmanaged: reported
 	// with their differences, never written.
 	Adopt bool
+	// InUse names the Kubernetes objects the file uses without declaring
+	// them (listed under kubernetes.external, or used by a pool's jobs),
+	// each with why. The set may own one (it declared it before): it is
+	// then kept, even with --prune, and so is a namespace a declared
+	// object is in. Keys match without their Group.
+	InUse map[state.Key]string
 }
 
 // Compute returns the changes that make live match desired.
@@ -133,7 +139,7 @@ func (c *computer) pools() {
 		key := state.PoolKey(name)
 		if held := c.foreignQueues(name); len(held) > 0 && c.owned(key) {
 			// Deleting the pool would delete queues the set does not own.
-			c.add(Change{Key: key, Action: Orphan, Fingerprint: c.live.Pools[name].Updated,
+			c.add(Change{Key: key, Action: Orphan, Fingerprint: c.live.Pools[name].Updated, Kept: true,
 				Reason: fmt.Sprintf("kept, even with --prune: it holds queues set %q does not own (%s), which deleting the pool would delete", c.opts.Set, strings.Join(held, ", "))})
 			continue
 		}
@@ -245,6 +251,7 @@ func (c *computer) objects() {
 		}
 	}
 	state.SortKeys(gone)
+	inUse := c.inUse(keys)
 	for _, k := range gone {
 		l := c.live.Objects[k]
 		if l.GetDeletionTimestamp() != nil {
@@ -253,8 +260,37 @@ func (c *computer) objects() {
 			// there is nothing left to do.
 			continue
 		}
+		if why, ok := inUse[groupless(k)]; ok && c.owned(k) {
+			c.add(Change{Key: k, Action: Orphan, Fingerprint: l.GetResourceVersion(), Kept: true,
+				Reason: "kept, even with --prune: " + why})
+			continue
+		}
 		c.leftover(k, l.GetResourceVersion())
 	}
+}
+
+// inUse is Options.InUse, plus the namespaces of the declared objects
+// (keys, sorted): deleting one would delete them.
+func (c *computer) inUse(declared []state.Key) map[state.Key]string {
+	out := map[state.Key]string{}
+	for k, why := range c.opts.InUse {
+		out[groupless(k)] = why
+	}
+	for _, k := range declared {
+		if k.Namespace == "" {
+			continue
+		}
+		ns := state.Key{System: state.Kubernetes, Kind: "Namespace", Name: k.Namespace}
+		if _, ok := out[ns]; !ok {
+			out[ns] = fmt.Sprintf("%s, which the file declares, is in it; deleting the namespace would delete it", k)
+		}
+	}
+	return out
+}
+
+func groupless(k state.Key) state.Key {
+	k.Group = ""
+	return k
 }
 
 // deleteReason says what deleting an object takes with it, when that is

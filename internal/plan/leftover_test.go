@@ -57,3 +57,52 @@ func TestLeftoverObjects(t *testing.T) {
 		}
 	}
 }
+
+// Owned objects the file still uses without declaring them stay, even with
+// --prune: what Options.InUse names (matched without the API group) and a
+// namespace a declared object is in. The rest is deleted.
+func TestLeftoversInUseAreKept(t *testing.T) {
+	obj := func(apiVersion, kind, ns, name string) *unstructured.Unstructured {
+		md := map[string]any{"name": name, "labels": ownedLabels("team"), "resourceVersion": "7"}
+		if ns != "" {
+			md["namespace"] = ns
+		}
+		return &unstructured.Unstructured{Object: map[string]any{"apiVersion": apiVersion, "kind": kind, "metadata": md}}
+	}
+	live, desired := state.New(), state.New()
+	for _, o := range []*unstructured.Unstructured{
+		obj("v1", "Namespace", "", "jobs"),
+		obj("v1", "Namespace", "", "spare"),
+		obj("rbac.authorization.k8s.io/v1", "ClusterRole", "", "runner"),
+		obj("v1", "ServiceAccount", "jobs", "old"),
+	} {
+		live.Objects[state.ObjectKey(o)] = o
+	}
+	sa := obj("v1", "ServiceAccount", "jobs", "runner")
+	desired.Objects[state.ObjectKey(sa)] = sa
+	inUse := map[state.Key]string{{System: state.Kubernetes, Kind: "ClusterRole", Name: "runner"}: "the file lists it under kubernetes.external"}
+	p, err := Compute(desired, live, Options{Set: "team", Prune: true, Owned: func(state.Key) bool { return true }, InUse: inUse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Change{}
+	for _, c := range p.Changes {
+		got[c.Key.Kind+"/"+c.Key.Name] = c
+	}
+	for name, why := range map[string]string{
+		"ClusterRole/runner": "kept, even with --prune: the file lists it under kubernetes.external",
+		"Namespace/jobs":     `kept, even with --prune: ServiceAccount "jobs/runner", which the file declares, is in it`,
+	} {
+		if c := got[name]; c.Action != Orphan || !c.Kept || !strings.HasPrefix(c.Reason, why) {
+			t.Errorf("%s: %+v, want a kept orphan because %q", name, c, why)
+		}
+	}
+	for _, name := range []string{"Namespace/spare", "ServiceAccount/old"} {
+		if c := got[name]; c.Action != Delete || c.Kept {
+			t.Errorf("%s: %+v, want a delete", name, c)
+		}
+	}
+	if s := p.Summary(); s.Orphan != 2 || s.Kept != 2 || s.Delete != 2 {
+		t.Errorf("summary %+v", s)
+	}
+}

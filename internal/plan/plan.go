@@ -55,6 +55,10 @@ type Change struct {
 	Fields []FieldChange `json:"fields,omitempty"`
 	// Reason explains a replace or an orphan.
 	Reason string `json:"reason,omitempty"`
+	// Kept marks an orphan that --prune does not delete either; Reason
+	// says why (a pool that holds queues the set does not own, an object
+	// the file still uses).
+	Kept bool `json:"kept,omitempty"`
 	// Implicit marks a default queue of a pool being created: the server
 	// creates it with the pool, so applying updates its fields.
 	Implicit bool `json:"implicit,omitempty"`
@@ -90,9 +94,10 @@ type Plan struct {
 }
 
 // Summary counts changes by action. Adopt counts the changes that take an
-// existing object over (--adopt), whatever their action.
+// existing object over (--adopt), whatever their action; Kept counts the
+// orphans that --prune keeps too (they are among Orphan).
 type Summary struct {
-	Create, Update, Replace, Delete, Orphan, Unmanaged, NoOp, Adopt int
+	Create, Update, Replace, Delete, Orphan, Unmanaged, NoOp, Adopt, Kept int
 }
 
 // Summary counts the plan's changes.
@@ -110,6 +115,9 @@ func (p *Plan) Summary() Summary {
 			s.Delete++
 		case Orphan:
 			s.Orphan++
+			if c.Kept {
+				s.Kept++
+			}
 		case Unmanaged:
 			s.Unmanaged++
 		case NoOp:

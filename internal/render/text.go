@@ -112,8 +112,11 @@ func SummaryLine(s plan.Summary) string {
 	if s.Unmanaged > 0 {
 		line += fmt.Sprintf(" %d not managed by this set (left alone; --adopt takes them over).", s.Unmanaged)
 	}
-	if s.Orphan > 0 {
-		line += fmt.Sprintf(" %d no longer in the file (kept; --prune deletes them).", s.Orphan)
+	if n := s.Orphan - s.Kept; n > 0 {
+		line += fmt.Sprintf(" %d no longer in the file (kept; --prune deletes them).", n)
+	}
+	if s.Kept > 0 {
+		line += fmt.Sprintf(" %d no longer in the file and kept even with --prune (each says why).", s.Kept)
 	}
 	return line
 }

@@ -546,3 +546,27 @@ func TestReplaceWaitsForFinalizers(t *testing.T) {
 	}
 	e.MustRun(0, "diff", "-f", back)
 }
+
+// A namespace the set created stays, even with --prune, once the file
+// lists it under kubernetes.external: deleting it would delete the file's
+// own objects in it. (validate refuses a file whose objects or jobs are in
+// a namespace it neither declares nor lists as external.)
+func TestPruneKeepsWhatTheFileStillUses(t *testing.T) {
+	e := setup(t)
+	e.MustRun(0, "sync", "-f", e.Example("pools.yaml"), "--yes")
+
+	ns := "    - apiVersion: v1\n      kind: Namespace\n      metadata:\n        name: prefect\n"
+	f := e.Example("external.yaml", ns, "", "  resources:\n", "  external:\n    - {kind: Namespace, name: prefect}\n  resources:\n")
+	for _, args := range [][]string{{"diff", "-f", f, "--prune"}, {"sync", "-f", f, "--prune", "--yes"}} {
+		out := e.MustRun(0, args...)
+		if !strings.Contains(out, `Namespace "prefect" is no longer in the file`) ||
+			!strings.Contains(out, "kept, even with --prune: the file lists it under kubernetes.external") ||
+			!strings.Contains(out, "1 no longer in the file and kept even with --prune") || strings.Contains(out, "will be deleted") {
+			t.Errorf("%s: the plan does not keep the namespace, saying why:\n%s", args[0], out)
+		}
+	}
+	n, err := e.clientset.CoreV1().Namespaces().Get(e.ctx(), "prefect", metav1.GetOptions{})
+	if err != nil || n.DeletionTimestamp != nil {
+		t.Fatalf("namespace prefect after sync --prune: %v, deleting since %v", err, n.GetDeletionTimestamp())
+	}
+}
