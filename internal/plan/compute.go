@@ -62,7 +62,8 @@ func Compute(desired, live *state.State, opts Options) (*Plan, error) {
 	owned = func(k state.Key) bool {
 		return recorded(k) || k.Kind == state.KindWorkQueue && k.Name == DefaultQueue && recorded(state.PoolKey(k.Namespace))
 	}
-	c := &computer{desired: desired, live: live, liveQueues: live.QueuesByPool(), opts: opts, owned: owned, replaced: map[string]bool{}}
+	c := &computer{desired: desired, live: live, liveQueues: live.QueuesByPool(), opts: opts, owned: owned,
+		replaced: map[string]bool{}, kept: map[string]bool{}}
 	c.objects()
 	c.pools()
 	c.queues()
@@ -81,6 +82,7 @@ type computer struct {
 	changes       []Change
 	replaced      map[string]bool // pools deleted and created again
 	created       map[string]bool
+	kept          map[string]bool // owned pools that left the file but stay, held by queues of others
 }
 
 func (c *computer) add(ch Change) { c.changes = append(c.changes, ch) }
@@ -139,6 +141,7 @@ func (c *computer) pools() {
 		key := state.PoolKey(name)
 		if held := c.foreignQueues(name); len(held) > 0 && c.owned(key) {
 			// Deleting the pool would delete queues the set does not own.
+			c.kept[name] = true
 			c.add(Change{Key: key, Action: Orphan, Fingerprint: c.live.Pools[name].Updated, Kept: true,
 				Reason: fmt.Sprintf("kept, even with --prune: it holds queues set %q does not own (%s), which deleting the pool would delete", c.opts.Set, strings.Join(held, ", "))})
 			continue
@@ -194,7 +197,8 @@ func (c *computer) queues() {
 		if _, ok := c.desired.Queues[key]; ok || l.Name == DefaultQueue {
 			continue
 		}
-		if _, poolDeclared := c.desired.Pools[l.Pool]; !poolDeclared || c.replaced[l.Pool] {
+		_, poolDeclared := c.desired.Pools[l.Pool]
+		if c.replaced[l.Pool] || !poolDeclared && c.owned(state.PoolKey(l.Pool)) && !c.kept[l.Pool] {
 			continue // goes with its pool
 		}
 		c.leftover(key, l.Updated)

@@ -9,7 +9,8 @@ import (
 
 // A pool the set owns that left the file is deleted by --prune only when
 // every queue in it is the set's (its default aside): deleting the pool
-// would delete queues made by hand.
+// would delete queues made by hand. The set's own queues in a pool kept so
+// are planned on their own: orphans, deleted by --prune.
 func TestPruneKeepsAPoolHoldingQueuesTheSetDoesNotOwn(t *testing.T) {
 	live := state.New()
 	for _, p := range []string{"held", "free"} {
@@ -42,9 +43,12 @@ func TestPruneKeepsAPoolHoldingQueuesTheSetDoesNotOwn(t *testing.T) {
 		if c := got[state.PoolKey("free")]; c.Action != wantFree {
 			t.Errorf("prune=%v: free pool: %s, want %s", prune, c.Action, wantFree)
 		}
+		if c := got[state.QueueKey("held", "ours")]; c.Action != wantFree {
+			t.Errorf("prune=%v: the set's queue in the held pool: %s, want %s", prune, c.Action, wantFree)
+		}
 		for k, c := range got {
-			if k.Kind == state.KindWorkQueue {
-				t.Errorf("prune=%v: a queue of an undeclared pool is planned on its own: %s %s", prune, c.Action, k)
+			if k.Kind == state.KindWorkQueue && k != state.QueueKey("held", "ours") {
+				t.Errorf("prune=%v: a queue that goes with its pool, or is not the set's, is planned on its own: %s %s", prune, c.Action, k)
 			}
 		}
 	}

@@ -209,13 +209,14 @@ func TestPruneLeavesForeignObjects(t *testing.T) {
 	e.must(0, "diff", "-f", g, "--prune")
 
 	// The emptied set: its pools go, except the one holding queues made by
-	// hand, which is kept and named, and so do its Kubernetes objects,
+	// hand, which is kept and named (its own queue in it goes, its default
+	// queue stays), and so do its Kubernetes objects,
 	// though the file has no kubernetes section left. (Its Namespace is
 	// among them; this API server runs no namespace controller, so the
 	// foreign objects inside it stay, where a cluster would delete them as
 	// the plan says.)
 	empty := e.write("empty.yaml", "set: robust-own\npools: []\n")
-	wantEmptied := []state.Key{state.PoolKey("rb-own-spare"), kubeKey("Namespace", "", m.namespace)}
+	wantEmptied := []state.Key{state.PoolKey("rb-own-spare"), state.QueueKey("rb-own-keep", "a"), kubeKey("Namespace", "", m.namespace)}
 	for _, o := range small.objects {
 		wantEmptied = append(wantEmptied, m.objKey(o))
 	}
@@ -248,10 +249,11 @@ func TestPruneLeavesForeignObjects(t *testing.T) {
 	if _, ok := a.pool("rb-own-spare"); ok {
 		t.Error("rb-own-spare survived emptying the set")
 	}
-	for _, name := range []string{"default", "a"} {
-		if _, ok := a.queue("rb-own-keep", name); !ok {
-			t.Errorf("queue %q of the kept pool rb-own-keep was deleted", name)
-		}
+	if _, ok := a.queue("rb-own-keep", "default"); !ok {
+		t.Error("the default queue of the kept pool rb-own-keep was deleted")
+	}
+	if _, ok := a.queue("rb-own-keep", "a"); ok {
+		t.Error("the set's queue a in the kept pool rb-own-keep survived the prune")
 	}
 	untouched("after emptying the set")
 	figure("foreign objects", "%d foreign Kubernetes objects (%d kinds, %d label variants), %d foreign queues; the set's prunes deleted %d objects, all its own, and no foreign one",
