@@ -95,3 +95,34 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version -o json: %v\n%s", err, out.String())
 	}
 }
+
+// Arguments a command cannot take are refused before anything is read,
+// each saying what to give instead; help shows no flag placeholder taken
+// from a word of its text.
+func TestArgumentMistakes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"diff", "-f", "a.yaml", "-f", "b.yaml"}, `-f is given more than once ("a.yaml", then "b.yaml"): diff works on one file; run it once per file`},
+		{[]string{"sync", "-f", "a.yaml", "--file", "b.yaml", "--yes"}, "sync works on one file"},
+		{[]string{"render", "-f", "a.yaml", "-f", "b.yaml", "x"}, "render works on one file"},
+		{[]string{"status", "-f", "a.yaml", "-f", "b.yaml"}, "status works on one file"},
+		{[]string{"render", "-f", "a.yaml"}, "render prints one pool's template: give its name, e.g. prefect-apply render -f pools.yaml gpu-tasks (got 0 arguments)"},
+		{[]string{"sync", "-f", "a.yaml", "--concurrency", "0", "--yes"}, "--concurrency 0: give at least 1"},
+	} {
+		ios, _, out, errOut := Test()
+		code := Run(context.Background(), ios, &Env{}, tc.args)
+		stdout, stderr := out.String(), errOut.String()
+		if code != 1 || !strings.Contains(stderr, tc.want) || stdout != "" {
+			t.Errorf("%s: exit %d, want 1 with %q\nstdout:\n%s\nstderr:\n%s", strings.Join(tc.args, " "), code, tc.want, stdout, stderr)
+		}
+	}
+	for _, cmd := range []string{"diff", "sync"} {
+		ios, _, out, _ := Test()
+		Run(context.Background(), ios, &Env{}, []string{cmd, "--help"})
+		if stdout := out.String(); !strings.Contains(stdout, "--adopt ") || strings.Contains(stdout, "--adopt export") {
+			t.Errorf("%s --help shows --adopt with a value:\n%s", cmd, out.String())
+		}
+	}
+}

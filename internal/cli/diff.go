@@ -49,7 +49,7 @@ it was computed against. It holds no secret value (docs/plan-json.md).`,
 			return diffRun(cmd, opts)
 		},
 	}
-	opts.register(cmd.Flags())
+	opts.register(cmd.Flags(), "diff")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "also save the plan to `FILE`, for sync --plan")
 	return cmd
 }

@@ -90,14 +90,14 @@ type planFlags struct {
 	KubeTimeout    time.Duration
 }
 
-func (f *planFlags) register(fs *pflag.FlagSet) {
-	fs.StringVarP(&f.File, "file", "f", "pools.yaml", "pools.yaml `FILE` to apply")
+func (f *planFlags) register(fs *pflag.FlagSet, cmd string) {
+	fileFlag(fs, &f.File, cmd, "pools.yaml", "pools.yaml `FILE` to apply")
 	fs.StringVar(&f.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name)")
 	fs.StringVar(&f.PrefectURL, "prefect-url", "", "Prefect API `URL` (default: PREFECT_API_URL, the file's prefect.url, then the active Prefect profile)")
 	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text, json or markdown")
 	fs.BoolVar(&f.Prune, "prune", false, "delete objects this set created that are no longer in the file")
 	fs.BoolVar(&f.AllowEmpty, "allow-empty", false, "with --prune, allow deleting every object the set owns")
-	fs.BoolVar(&f.Adopt, "adopt", false, "take over declared objects that exist but this set does not own, without recreating them (see `export`)")
+	fs.BoolVar(&f.Adopt, "adopt", false, "take over declared objects that exist but this set does not own, without recreating them (see the export command)")
 	fs.BoolVar(&f.SkipKubernetes, "skip-kubernetes", false, "leave the Kubernetes objects out: manage only Prefect pools and queues")
 	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: KUBECONFIG, then ~/.kube/config, then the in-cluster config)")
 	fs.BoolVar(&f.Stats, "stats", false, "print the number of requests sent, per server, verb and kind, to stderr")

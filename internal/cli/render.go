@@ -33,13 +33,13 @@ The output can be passed to the Prefect CLI as it is:
   prefect-apply render gpu-tasks > gpu.json
   prefect work-pool update gpu-tasks --base-job-template gpu.json`,
 		Example: `  prefect-apply render -f examples/pools.yaml gbif-automations`,
-		Args:    cobra.ExactArgs(1),
+		Args:    onePool,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Pool = args[0]
 			return renderRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.File, "file", "f", "pools.yaml", "pools.yaml `FILE`")
+	fileFlag(cmd.Flags(), &opts.File, "render", "pools.yaml", "pools.yaml `FILE`")
 	return cmd
 }
 
@@ -66,6 +66,9 @@ func renderRun(opts *RenderOptions) error {
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		return enc.Encode(t)
+	}
+	if len(names) == 0 {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s has no pool %q: it declares no pools", opts.File, opts.Pool)}
 	}
 	sort.Strings(names)
 	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s has no pool %q; its pools: %s", opts.File, opts.Pool, strings.Join(names, ", "))}

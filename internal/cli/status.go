@@ -108,7 +108,7 @@ Use diff's exit status to alert on drift.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVarP(&opts.File, "file", "f", "", "compare with pools.yaml `FILE` and show only its pools (default: every pool, no comparison)")
+	fileFlag(fs, &opts.File, "status", "", "compare with pools.yaml `FILE` and show only its pools (default: every pool, no comparison)")
 	fs.StringVar(&opts.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name)")
 	fs.StringVar(&opts.PrefectURL, "prefect-url", "", "Prefect API `URL` (default: PREFECT_API_URL, the file's prefect.url, then the active Prefect profile)")
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")

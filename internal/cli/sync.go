@@ -93,13 +93,16 @@ any error, a refused plan included.`,
 			if err := opts.validate(); err != nil {
 				return err
 			}
+			if opts.Concurrency < 1 {
+				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--concurrency %d: give at least 1 (changes applied at the same time)", opts.Concurrency)}
+			}
 			if opts.ReplaceTimeout <= 0 {
 				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--replace-timeout %s: give a positive duration, e.g. 30s or 5m", opts.ReplaceTimeout)}
 			}
 			return syncRun(cmd.Context(), opts)
 		},
 	}
-	opts.register(cmd.Flags())
+	opts.register(cmd.Flags(), "sync")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation (required when stdin is not a terminal)")
 	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating what cannot change in place: pools whose type changed (with their queues), Kubernetes objects whose immutable fields changed (a binding's roleRef, a Secret's type)")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most")

@@ -67,7 +67,7 @@ with, its module and source revision (when the build recorded them), and
 the versions of prefect and prefect-kubernetes whose default base job
 templates are embedded: jobTemplate overrides are merged onto those.`,
 		Example: `  prefect-apply version
-  prefect-apply version --output json | jq -r .templates["prefect-kubernetes"]`,
+  prefect-apply version --output json | jq -r '.templates["prefect-kubernetes"]'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := readVersion(debug.ReadBuildInfo)

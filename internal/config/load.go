@@ -59,10 +59,13 @@ func LoadFile(path string, opts Options) (*Document, Problems) {
 }
 
 func openMessage(err error) string {
+	var pe *os.PathError
+	if errorsAs(err, &pe) && pe.Path == "-" {
+		return "reading the file from standard input is not supported: give its path"
+	}
 	if os.IsNotExist(err) {
 		return "no such file (use -f to name the file)"
 	}
-	var pe *os.PathError
 	if errorsAs(err, &pe) {
 		return pe.Err.Error()
 	}

@@ -196,6 +196,7 @@ func TestLoadFile(t *testing.T) {
 		"valid":          {path: good},
 		"missing file":   {path: filepath.Join(dir, "nope.yaml"), wants: []want{{"1:1", "(root)", "no such file (use -f to name the file)", ""}}},
 		"a directory":    {path: dir, wants: []want{{"1:1", "(root)", "reading: read " + dir + ": is a directory", ""}}},
+		"standard input": {path: "-", wants: []want{{"1:1", "(root)", "reading the file from standard input is not supported: give its path", ""}}},
 		"missing folder": {path: filepath.Join(dir, "no", "pools.yaml"), wants: []want{{"1:1", "(root)", "no such file", ""}}},
 	}
 	for name, tc := range tests {

@@ -60,7 +60,7 @@ func parseBool(s string) (bool, error) {
 func parseTimeout(s string) (time.Duration, error) {
 	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil || f <= 0 || f > 24*3600 {
-		return 0, fmt.Errorf("%q is not a number of seconds between 0 and 86400", s)
+		return 0, fmt.Errorf("%q is not a number of seconds above 0 and at most 86400 (a day)", s)
 	}
 	return time.Duration(f * float64(time.Second)), nil
 }
@@ -100,19 +100,27 @@ func parseHeaders(s string) (map[string]Secret, error) {
 func checkURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return "", fmt.Errorf("%q is not a URL", RedactURL(raw))
+		return "", fmt.Errorf("%q is not a URL: give an http:// or https:// URL with a host, e.g. http://127.0.0.1:4200/api", RedactURL(raw))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return "", fmt.Errorf("%q must be an http:// or https:// URL with a host", RedactURL(raw))
+		return "", fmt.Errorf("%q must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:4200/api", RedactURL(raw))
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-// RedactURL drops userinfo, query and fragment from a URL for messages.
+// RedactURL drops userinfo, query and fragment from a URL for messages. A
+// URL without them is shown as it was given; one that cannot be parsed
+// only when it cannot hold them either.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "(unparsable URL)"
+		if strings.ContainsAny(raw, "@?#") {
+			return "(a URL that cannot be parsed, not shown: it may hold credentials)"
+		}
+		return raw
+	}
+	if u.User == nil && u.RawQuery == "" && u.Fragment == "" {
+		return raw
 	}
 	u.User, u.RawQuery, u.Fragment = nil, "", ""
 	return u.String()

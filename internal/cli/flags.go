@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// oneFile is a -f flag that takes one file: given twice, it says so
+// instead of keeping the last one, which would plan (and prune) a file
+// other than the one the user thought of.
+type oneFile struct {
+	value *string
+	cmd   string
+	set   bool
+}
+
+func (f *oneFile) String() string { return *f.value }
+func (f *oneFile) Type() string   { return "string" }
+
+func (f *oneFile) Set(v string) error {
+	if f.set {
+		return fmt.Errorf("-f is given more than once (%q, then %q): %s works on one file; run it once per file", *f.value, v, f.cmd)
+	}
+	*f.value, f.set = v, true
+	return nil
+}
+
+// fileFlag registers -f/--file, with def as its default.
+func fileFlag(fs *pflag.FlagSet, p *string, cmd, def, usage string) {
+	*p = def
+	fs.VarP(&oneFile{value: p, cmd: cmd}, "file", "f", usage)
+}
+
+// onePool is render's argument check.
+func onePool(cmd *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return fmt.Errorf("render prints one pool's template: give its name, e.g. prefect-apply render -f pools.yaml gpu-tasks (got %d arguments)", len(args))
+	}
+	return nil
+}
