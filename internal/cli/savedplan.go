@@ -102,22 +102,29 @@ func (o *SyncOptions) compute(ctx context.Context) (*planned, error) {
 }
 
 // takeOptions applies the flags that shaped the saved plan; a flag given
-// now that the plan was made without is an error, not silently dropped.
+// now that the plan was made without, or turned off (--prune=false) when
+// the plan was made with it, is an error, not silently dropped.
 func (o *SyncOptions) takeOptions(s *plan.Saved) error {
-	var conflicts []string
+	var without, with []string
 	check := func(flag string, now, saved bool) {
-		if now && !saved {
-			conflicts = append(conflicts, flag)
+		switch {
+		case now && !saved:
+			without = append(without, flag)
+		case !now && saved && o.changed != nil && o.changed(strings.TrimPrefix(flag, "--")):
+			with = append(with, fmt.Sprintf("%s, which %s=false contradicts", flag, flag))
 		}
 	}
 	check("--prune", o.Prune, s.Options.Prune)
 	check("--adopt", o.Adopt, s.Options.Adopt)
 	check("--skip-kubernetes", o.SkipKubernetes, s.Options.SkipKubernetes)
 	if o.Set != "" && o.Set != s.Set {
-		conflicts = append(conflicts, fmt.Sprintf("--set %s (the plan's set is %q)", o.Set, s.Set))
+		without = append(without, fmt.Sprintf("--set %s (the plan's set is %q)", o.Set, s.Set))
 	}
-	if len(conflicts) > 0 {
-		return refuse("%s was made without %s; nothing was read or changed: the plan decides these, so run diff --out with them", o.PlanFile, strings.Join(conflicts, ", "))
+	if len(without) > 0 {
+		return refuse("%s was made without %s; nothing was read or changed: the plan decides these, so run diff --out with them", o.PlanFile, strings.Join(without, ", "))
+	}
+	if len(with) > 0 {
+		return refuse("%s was made with %s; nothing was read or changed: the plan decides these, so run diff --out without them", o.PlanFile, strings.Join(with, "; "))
 	}
 	o.Prune, o.Adopt, o.SkipKubernetes, o.Set = s.Options.Prune, s.Options.Adopt, s.Options.SkipKubernetes, s.Set
 	return nil

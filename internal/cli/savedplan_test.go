@@ -45,10 +45,12 @@ func TestSyncSavedPlan(t *testing.T) {
 	tests := map[string]struct {
 		// between runs after diff --out and before sync --plan.
 		between func(w *memWorld, f string)
-		flags   []string
-		code    int
-		want    []string // in stderr
-		applied bool
+		// diffFlags shape the saved plan; flags are sync's.
+		diffFlags []string
+		flags     []string
+		code      int
+		want      []string // in stderr
+		applied   bool
 	}{
 		"unchanged: applies": {between: func(*memWorld, string) {}, applied: true},
 		"a worker polled the queue: applies": {between: func(w *memWorld, _ string) {
@@ -73,12 +75,16 @@ func TestSyncSavedPlan(t *testing.T) {
 			code: 1, want: []string{"plan.json was made without --prune"}},
 		"another set": {between: func(*memWorld, string) {}, flags: []string{"--set", "other"},
 			code: 1, want: []string{`plan.json was made without --set other (the plan's set is "team")`}},
+		"a flag turned off that the plan was made with": {between: func(*memWorld, string) {}, diffFlags: []string{"--prune"},
+			flags: []string{"--prune=false"}, code: 1, want: []string{"plan.json was made with --prune, which --prune=false contradicts"}},
+		"a flag repeated that the plan was made with": {between: func(*memWorld, string) {}, diffFlags: []string{"--prune"},
+			flags: []string{"--prune"}, applied: true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w, f := synced(t)
 			plan := filepath.Join(w.dir, "plan.json")
-			_, errOut := w.mustRun(2, "diff", "-f", f, "--out", plan)
+			_, errOut := w.mustRun(2, append([]string{"diff", "-f", f, "--out", plan}, tc.diffFlags...)...)
 			if !strings.Contains(errOut, "Saved the plan to "+plan) {
 				t.Errorf("diff --out says:\n%s", errOut)
 			}

@@ -27,6 +27,8 @@ type SyncOptions struct {
 	Concurrency  int
 	// PlanFile is a plan saved by diff --out, applied only if unchanged.
 	PlanFile string
+	// changed says whether a flag was given, true or false (nil: none was).
+	changed func(name string) bool
 }
 
 func newSyncCmd(ios *IOStreams, env *Env) *cobra.Command {
@@ -99,6 +101,7 @@ any error, a refused plan included.`,
 			if opts.ReplaceTimeout <= 0 {
 				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--replace-timeout %s: give a positive duration, e.g. 30s or 5m", opts.ReplaceTimeout)}
 			}
+			opts.changed = cmd.Flags().Changed
 			return syncRun(cmd.Context(), opts)
 		},
 	}
