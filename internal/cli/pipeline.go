@@ -92,7 +92,7 @@ type planFlags struct {
 
 func (f *planFlags) register(fs *pflag.FlagSet, cmd string) {
 	fileFlag(fs, &f.File, cmd, "pools.yaml", "pools.yaml `FILE` to apply")
-	fs.StringVar(&f.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name)")
+	fs.StringVar(&f.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name, e.g. team-pools for Team_Pools.yaml)")
 	fs.StringVar(&f.PrefectURL, "prefect-url", "", "Prefect API `URL` (default: PREFECT_API_URL, the file's prefect.url, then the active Prefect profile)")
 	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text, json or markdown")
 	fs.BoolVar(&f.Prune, "prune", false, "delete objects this set created that are no longer in the file")

@@ -109,7 +109,7 @@ Use diff's exit status to alert on drift.`,
 	}
 	fs := cmd.Flags()
 	fileFlag(fs, &opts.File, "status", "", "compare with pools.yaml `FILE` and show only its pools (default: every pool, no comparison)")
-	fs.StringVar(&opts.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name)")
+	fs.StringVar(&opts.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name, e.g. team-pools for Team_Pools.yaml)")
 	fs.StringVar(&opts.PrefectURL, "prefect-url", "", "Prefect API `URL` (default: PREFECT_API_URL, the file's prefect.url, then the active Prefect profile)")
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
 	fs.BoolVar(&opts.Stats, "stats", false, "print the number of requests sent, per route, to stderr")

@@ -31,8 +31,10 @@ is declared in the file (or listed under kubernetes.external), and the
 mistakes that make jobs fail at run time, such as a Prefect 2 {"job": ...}
 template or a job container that runs "prefect worker start".
 
-Every problem is reported at once, as FILE:LINE:COL: PATH: MESSAGE, sorted by
-position. Exit status: 0 when every file is valid, 1 otherwise.`,
+Problems are reported as FILE:LINE:COL: PATH: MESSAGE, sorted by position:
+every problem the schema finds at once, then, once the file matches the
+schema, every problem of the checks after it. Exit status: 0 when every
+file is valid, 1 otherwise.`,
 		Example: `  prefect-apply validate
   prefect-apply validate -f pools.yaml -f staging/pools.yaml`,
 		Args: cobra.NoArgs,

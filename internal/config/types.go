@@ -9,7 +9,7 @@ import (
 type File struct {
 	// The JSON Schema this file follows, for editors (yaml-language-server, VS Code). prefect-apply ignores it.
 	Schema string `json:"$schema,omitempty"`
-	// Name of the ownership set: what this file manages is recorded under it, and `--prune` deletes only objects of this set that left the file. Defaults to the file's base name without extension. Two files must use two different sets.
+	// Name of the ownership set: what this file manages is recorded under it, and `--prune` deletes only objects of this set that left the file. Defaults to the file's base name without extension, lower-cased, each run of characters other than a-z and 0-9 made one '-' (Team_Pools.yaml: team-pools). Two files must use two different sets.
 	Set string `json:"set,omitempty" jsonschema:"pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$,maxLength=63"`
 	// Connection defaults for the Prefect API. Credentials never go here: they come from PREFECT_API_KEY / PREFECT_API_AUTH_STRING or the Prefect profile.
 	Prefect *PrefectSettings `json:"prefect,omitempty"`
@@ -33,7 +33,7 @@ type Kubernetes struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Kubernetes manifests, pasted as they are (for example from prefect-worker-rbac.yaml). Kinds: Namespace, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding, PersistentVolumeClaim, ConfigMap. Secrets go under `secrets`, so that their values never sit in this file.
 	Resources []Resource `json:"resources,omitempty"`
-	// Secrets whose values are read at sync time from environment variables or files, never from this file.
+	// Secrets whose values are read when diff or sync runs, from environment variables or files, never from this file.
 	Secrets []Secret `json:"secrets,omitempty"`
 	// Objects that exist in the cluster but are not managed by this file. Job templates may reference them; prefect-apply checks that they exist and never changes them.
 	External []ExternalObject `json:"external,omitempty"`
@@ -58,7 +58,7 @@ type Secret struct {
 	Keys map[string]SecretSource `json:"keys" jsonschema:"minProperties=1"`
 }
 
-// SecretSource says where a Secret value is read from at sync time: exactly one of fromEnv or fromFile.
+// SecretSource says where a Secret value is read from when diff or sync runs: exactly one of fromEnv or fromFile.
 type SecretSource struct {
 	// Environment variable that holds the value, e.g. PREFECT_API_AUTH_STRING.
 	FromEnv string `json:"fromEnv,omitempty" jsonschema:"pattern=^[A-Za-z_][A-Za-z0-9_]*$"`
