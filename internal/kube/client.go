@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -130,7 +131,9 @@ func New(opts Options) (*Client, error) {
 	cfg, err := cc.ClientConfig()
 	if err != nil {
 		if clientcmd.IsEmptyConfig(err) {
-			err = fmt.Errorf("%w: %w", ErrNoConfig, err)
+			// client-go's own words point at KUBERNETES_MASTER, which
+			// nobody sets; say which files were looked for.
+			err = fmt.Errorf("%w: %s", ErrNoConfig, noConfig(rules.Precedence, opts.KubeconfigEnv != ""))
 		}
 		return nil, fmt.Errorf("loading the Kubernetes configuration: %w (set --kubeconfig or KUBECONFIG, pick a context with --context, or use --skip-kubernetes)", err)
 	}
@@ -141,6 +144,31 @@ func New(opts Options) (*Client, error) {
 		}
 	}
 	return NewForConfig(cfg, ctxName, opts)
+}
+
+// noConfig says why no configuration was found: the files looked for are
+// missing or empty, and this is not a pod in a cluster.
+func noConfig(paths []string, fromEnv bool) string {
+	var missing, empty []string
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			missing = append(missing, p)
+		} else {
+			empty = append(empty, p)
+		}
+	}
+	var parts []string
+	switch {
+	case fromEnv && len(missing) > 0:
+		parts = append(parts, "KUBECONFIG names "+strings.Join(missing, ", ")+", which does not exist")
+	case len(missing) > 0:
+		parts = append(parts, "KUBECONFIG is not set and "+strings.Join(missing, ", ")+" does not exist")
+	}
+	if len(empty) > 0 {
+		parts = append(parts, strings.Join(empty, ", ")+" holds no cluster")
+	}
+	parts = append(parts, "and this is not a pod in a cluster")
+	return strings.Join(parts, "; ")
 }
 
 // NewForConfig returns a client for a REST configuration.

@@ -2,10 +2,13 @@ package kube
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -65,7 +68,9 @@ func TestHostileAnswers(t *testing.T) {
 			want: []string{`reading Namespace "prefect"`, "not that object"}},
 		"echoed token in a Status": {status: 401, contentType: "application/json",
 			body: `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"token Bearer ` + hostileToken + ` rejected","reason":"Unauthorized","code":401}`,
-			call: "list", want: []string{"listing Namespaces", "token Bearer [redacted] rejected"}},
+			call: "list", want: []string{"listing Namespaces", "token Bearer [redacted] rejected", "did not accept the kubeconfig's credentials (context \"hostile\")"}},
+		"a path that is not the API": {status: 404, contentType: "text/plain", body: "404 page not found", call: "list",
+			want: []string{"listing Namespaces", "has no such API path", "without a path"}},
 		"echoed token in a page": {status: 403, contentType: "text/html",
 			body: `<html><body>Authorization: Bearer ` + hostileToken + `</body></html>`,
 			call: "get", want: []string{`reading Namespace "prefect"`, "Authorization: Bearer [redacted]"}},
@@ -299,5 +304,38 @@ func TestHostileRedirectToAnotherHost(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A server that is not there, and a kubeconfig that is not there, are
+// named with what to check.
+func TestUnreachableAndMissingConfig(t *testing.T) {
+	c, err := NewForConfig(&rest.Config{Host: "http://127.0.0.1:1"}, "dev", Options{Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = hostileCall(c, "list")
+	if err == nil || !strings.Contains(err.Error(), `cannot reach the Kubernetes API at http://127.0.0.1:1 (context "dev")`) || !strings.Contains(err.Error(), "--skip-kubernetes") {
+		t.Errorf("closed port: %v", err)
+	}
+
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBERNETES_SERVICE_HOST", "")
+	for _, tc := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{KubeconfigEnv: filepath.Join(dir, "nonexistent")}, "KUBECONFIG names " + filepath.Join(dir, "nonexistent") + ", which does not exist; and this is not a pod in a cluster"},
+		{Options{HomeDir: dir}, "KUBECONFIG is not set and " + filepath.Join(dir, ".kube", "config") + " does not exist"},
+		{Options{KubeconfigEnv: empty}, empty + " holds no cluster"},
+	} {
+		_, err := New(tc.opts)
+		if err == nil || !errors.Is(err, ErrNoConfig) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "KUBERNETES_MASTER") {
+			t.Errorf("New(%+v): %v, want ErrNoConfig saying %q", tc.opts, err, tc.want)
+		}
 	}
 }

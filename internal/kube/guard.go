@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/rest"
 )
 
@@ -98,20 +100,17 @@ func credentials(cfg *rest.Config) []string {
 }
 
 // explain adds what to do to client-go's errors, and cuts the credentials
-// out of them.
+// out of them (hint included).
 func (c *Client) explain(err error) error {
 	err = explain(err)
 	var tl errTooLarge
-	var ne net.Error
-	msg := err.Error()
-	switch {
-	case errors.As(err, &tl):
+	if errors.As(err, &tl) {
 		return tl
-	case errors.As(err, &ne) && ne.Timeout():
-		return fmt.Errorf("%w: no complete answer from %s within %s (--kube-request-timeout)", err, c.Host, c.timeout)
-	case strings.Contains(msg, "serializer for text/html doesn't exist"):
-		return fmt.Errorf("%w: the server answered with an HTML page, not the Kubernetes API; check the cluster's server address in the kubeconfig (%s)", err, c.Host)
 	}
+	if h := c.hint(err); h != "" {
+		err = fmt.Errorf("%w: %s", err, h)
+	}
+	msg := err.Error()
 	redacted := msg
 	for _, s := range c.secrets {
 		redacted = strings.ReplaceAll(redacted, s, "[redacted]")
@@ -120,6 +119,44 @@ func (c *Client) explain(err error) error {
 		return redactedError{msg: redacted, err: err}
 	}
 	return err
+}
+
+// hint says what to check after a failure that is the connection's or the
+// configuration's, not the request's.
+func (c *Client) hint(err error) string {
+	var ne net.Error
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "TLS handshake timeout"):
+		return fmt.Sprintf("%s accepted the connection but did not complete a TLS handshake within 10 s; check the cluster's server address in the kubeconfig (context %q)", c.Host, c.Context)
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Sprintf("no complete answer from %s within %s (--kube-request-timeout)", c.Host, c.timeout)
+	case errors.Is(err, syscall.ECONNREFUSED) || isDNSError(err):
+		return fmt.Sprintf("cannot reach the Kubernetes API at %s (context %q); check that the cluster is up and the kubeconfig's server address, or leave Kubernetes out with --skip-kubernetes", c.Host, c.Context)
+	case apierrors.IsUnauthorized(err):
+		return fmt.Sprintf("the API server at %s did not accept the kubeconfig's credentials (context %q); they may have expired: log in again, or pick another --context", c.Host, c.Context)
+	case isMissingAPI(err):
+		return fmt.Sprintf("%s has no such API path; check that the kubeconfig's server address (context %q) is the API server's, without a path", c.Host, c.Context)
+	case strings.Contains(msg, "serializer for text/html doesn't exist"):
+		return fmt.Sprintf("the server answered with an HTML page, not the Kubernetes API; check the cluster's server address in the kubeconfig (%s)", c.Host)
+	}
+	return ""
+}
+
+func isDNSError(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de)
+}
+
+// isMissingAPI tells a 404 for a whole API path (a wrong server address,
+// a proxy) from a missing object, which names the object.
+func isMissingAPI(err error) bool {
+	var se apierrors.APIStatus
+	if !errors.As(err, &se) || !apierrors.IsNotFound(err) {
+		return false
+	}
+	st := se.Status()
+	return st.Details == nil || st.Details.Name == ""
 }
 
 // redactedError is an error whose message had a credential cut out; the
