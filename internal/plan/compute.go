@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -375,6 +376,14 @@ func objectFields(key state.Key, o *unstructured.Unstructured) []FieldChange {
 			}
 			return
 		}
+		if l, ok := v.([]any); ok && len(l) > 1 && listOfObjects(l) {
+			// One line per rule, subject or volume: a reviewer reads
+			// each, where the whole list would be "[...3 items]".
+			for i, item := range l {
+				out = append(out, FieldChange{Path: path + "[" + strconv.Itoa(i) + "]", New: item, HasNew: true})
+			}
+			return
+		}
 		out = append(out, FieldChange{Path: path, New: v, HasNew: true})
 	}
 	obj, _ := normalize(cleanObject(o)).(map[string]any)
@@ -382,6 +391,15 @@ func objectFields(key state.Key, o *unstructured.Unstructured) []FieldChange {
 	delete(obj, "kind")
 	walk("", obj)
 	return mask(key, out)
+}
+
+func listOfObjects(l []any) bool {
+	for _, item := range l {
+		if _, ok := item.(map[string]any); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // mask hides Secret values: the change says which key changed, never the value.

@@ -141,8 +141,12 @@ func equal(a, b any) bool {
 }
 
 // diffValues appends the differences between old and new under path.
-// Maps are compared key by key; lists of equal length item by item; other
-// lists and scalars as a whole.
+// Maps are compared key by key; lists of equal length item by item, and
+// so are lists of objects of any length, the items one has past the
+// other's length as added or removed (a list of rules that grows from one
+// to three reads as what changed in the first and the two added, where the
+// whole list would be summarised as "[...3 items]"); other lists and
+// scalars as a whole.
 func diffValues(path string, old, new any, hasOld, hasNew bool, out *[]FieldChange) {
 	if hasOld && hasNew && equal(old, new) {
 		return
@@ -171,9 +175,16 @@ func diffValues(path string, old, new any, hasOld, hasNew bool, out *[]FieldChan
 	}
 	ol, oIsList := old.([]any)
 	nl, nIsList := new.([]any)
-	if hasOld && hasNew && oIsList && nIsList && len(ol) == len(nl) {
-		for i := range ol {
-			diffValues(path+"["+strconv.Itoa(i)+"]", ol[i], nl[i], true, true, out)
+	if hasOld && hasNew && oIsList && nIsList && (len(ol) == len(nl) || len(ol) > 0 && len(nl) > 0 && listOfObjects(ol) && listOfObjects(nl)) {
+		for i := 0; i < max(len(ol), len(nl)); i++ {
+			var ov, nv any
+			if i < len(ol) {
+				ov = ol[i]
+			}
+			if i < len(nl) {
+				nv = nl[i]
+			}
+			diffValues(path+"["+strconv.Itoa(i)+"]", ov, nv, i < len(ol), i < len(nl), out)
 		}
 		return
 	}
