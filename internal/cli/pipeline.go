@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -130,7 +131,7 @@ type planned struct {
 
 // computePlan is the shared script: load → validate → read live → plan.
 func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*planned, error) {
-	file, probs := loadFile(f.File, env.lookup())
+	doc, file, probs := loadDocument(f.File, env.lookup())
 	if len(probs) > 0 {
 		for _, p := range probs {
 			fmt.Fprintln(ios.ErrOut, p.Error())
@@ -144,6 +145,13 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 		file.Set = f.Set
 	}
 	want, err := desired.Build(file, desired.Options{LookupEnv: env.lookup(), Dir: filepath.Dir(f.File), SkipKubernetes: f.SkipKubernetes})
+	var se *desired.SecretError
+	if errors.As(err, &se) {
+		path := config.Path{"kubernetes", "secrets", strconv.Itoa(se.Index), "keys", se.Key, se.Source}
+		fmt.Fprintln(ios.ErrOut, config.Problem{File: f.File, Pos: doc.Pos(path), Path: path, Message: se.Err.Error(),
+			Hint: "diff and sync read Secret values, to compare them with the cluster's and to apply them; validate and --skip-kubernetes read none"}.Error())
+		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: a Secret value could not be read; nothing was read or changed", f.File)}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -71,12 +71,20 @@ func validateRun(opts *ValidateOptions) error {
 
 // loadFile parses and validates one file.
 func loadFile(name string, lookup func(string) (string, bool)) (*config.File, config.Problems) {
+	_, f, probs := loadDocument(name, lookup)
+	return f, probs
+}
+
+// loadDocument is loadFile with the document, whose positions place later
+// problems.
+func loadDocument(name string, lookup func(string) (string, bool)) (*config.Document, *config.File, config.Problems) {
 	doc, probs := config.LoadFile(name, config.Options{LookupEnv: lookup})
 	if len(probs) > 0 {
 		probs.Sort()
-		return nil, probs
+		return nil, nil, probs
 	}
-	return doc.Validate()
+	f, probs := doc.Validate()
+	return doc, f, probs
 }
 
 func summarize(f *config.File) string {

@@ -164,3 +164,19 @@ func splitLastLine(s string) (body, last string) {
 	i := strings.LastIndex(strings.TrimSuffix(s, "\n"), "\n")
 	return s[:i+1], s[i+1:]
 }
+
+// A Secret value that diff or sync cannot read is placed in the file, as
+// validate's problems are, before any server is asked.
+func TestUnreadableSecretValueIsPlaced(t *testing.T) {
+	for _, args := range [][]string{{"diff"}, {"sync", "--yes"}} {
+		cmd := args[0]
+		code, stdout, stderr := run(t, append(args, "-f", example)...)
+		want := example + `:63:20: kubernetes.secrets[0].keys.auth-string.fromEnv: secret prefect/prefect-basic-auth key "auth-string": environment variable PREFECT_API_AUTH_STRING is not set
+    hint: diff and sync read Secret values, to compare them with the cluster's and to apply them; validate and --skip-kubernetes read none
+Error: ` + example + `: a Secret value could not be read; nothing was read or changed
+`
+		if code != 1 || stdout != "" || stderr != want {
+			t.Errorf("%s: exit %d\nstdout:\n%s\nstderr:\n%s\nwant stderr:\n%s", cmd, code, stdout, stderr, want)
+		}
+	}
+}

@@ -64,8 +64,8 @@ func Build(f *config.File, opts Options) (*state.State, error) {
 		label(obj, f.Set)
 		s.Objects[state.ObjectKey(obj)] = obj
 	}
-	for _, sec := range f.Kubernetes.Secrets {
-		obj, data, err := secret(f, sec, opts)
+	for i, sec := range f.Kubernetes.Secrets {
+		obj, data, err := secret(f, i, sec, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +86,19 @@ func label(o *unstructured.Unstructured, set string) {
 	o.SetLabels(labels)
 }
 
-func secret(f *config.File, sec config.Secret, opts Options) (*unstructured.Unstructured, map[string][]byte, error) {
+// SecretError is a Secret value that could not be read: the Index-th entry
+// of kubernetes.secrets, its key Key, from Source ("fromEnv" or
+// "fromFile"). Callers that hold the document place it there.
+type SecretError struct {
+	Index       int
+	Key, Source string
+	Err         error
+}
+
+func (e *SecretError) Error() string { return e.Err.Error() }
+func (e *SecretError) Unwrap() error { return e.Err }
+
+func secret(f *config.File, index int, sec config.Secret, opts Options) (*unstructured.Unstructured, map[string][]byte, error) {
 	ns := sec.Namespace
 	if ns == "" {
 		ns = f.DefaultNamespace()
@@ -118,7 +130,8 @@ func secret(f *config.File, sec config.Secret, opts Options) (*unstructured.Unst
 		case src.FromEnv != "":
 			v, ok := opts.LookupEnv(src.FromEnv)
 			if !ok {
-				return nil, nil, fmt.Errorf("secret %s/%s key %q: environment variable %s is not set", ns, sec.Name, k, src.FromEnv)
+				return nil, nil, &SecretError{Index: index, Key: k, Source: "fromEnv",
+					Err: fmt.Errorf("secret %s/%s key %q: environment variable %s is not set", ns, sec.Name, k, src.FromEnv)}
 			}
 			data[k] = []byte(v)
 		case src.FromFile != "":
@@ -128,7 +141,8 @@ func secret(f *config.File, sec config.Secret, opts Options) (*unstructured.Unst
 			}
 			v, err := os.ReadFile(path)
 			if err != nil {
-				return nil, nil, fmt.Errorf("secret %s/%s key %q: reading %s: %w", ns, sec.Name, k, src.FromFile, unwrapPath(err))
+				return nil, nil, &SecretError{Index: index, Key: k, Source: "fromFile",
+					Err: fmt.Errorf("secret %s/%s key %q: reading %s: %w", ns, sec.Name, k, src.FromFile, unwrapPath(err))}
 			}
 			data[k] = v
 		}
