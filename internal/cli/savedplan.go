@@ -15,6 +15,7 @@ import (
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
+	"github.com/prefect-apply/prefect-apply/internal/render"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -76,8 +77,8 @@ func (o *SyncOptions) compute(ctx context.Context) (*planned, error) {
 		return nil, err
 	}
 	if sha != saved.Source.SHA256 {
-		return nil, refuse("%s was made from a different %s (sha256 %.12s, the file now %.12s); nothing was read or changed: run diff --out again and review the new plan",
-			o.PlanFile, o.File, saved.Source.SHA256, sha)
+		return nil, refuse("%s was made from a different %s (%s, sha256 %.12s; the file now %.12s); nothing was read or changed: run diff --out again and review the new plan",
+			o.PlanFile, o.File, saved.Source.File, saved.Source.SHA256, sha)
 	}
 	if err := o.takeOptions(saved); err != nil {
 		return nil, err
@@ -93,7 +94,7 @@ func (o *SyncOptions) compute(ctx context.Context) (*planned, error) {
 	}
 	if diffs := plan.Compare(saved, now); len(diffs) > 0 {
 		for _, m := range diffs {
-			fmt.Fprintln(o.IO.ErrOut, "  "+m.String())
+			fmt.Fprintln(o.IO.ErrOut, "  "+render.Object(m.Key)+": "+m.Reason)
 		}
 		return nil, refuse("%s is out of date: %d object%s above changed since it was made (%s); nothing was changed: run diff --out again and review the new plan",
 			o.PlanFile, len(diffs), plural(len(diffs)), madeAt(saved))

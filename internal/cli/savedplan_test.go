@@ -60,17 +60,17 @@ func TestSyncSavedPlan(t *testing.T) {
 		}, applied: true},
 		"file changed": {between: func(w *memWorld, f string) {
 			w.write("pools.yaml", poolsFile("6"))
-		}, code: 1, want: []string{"{plan} was made from a different {file} (sha256 "}},
+		}, code: 1, want: []string{"{plan} was made from a different {file} ({file}, sha256 "}},
 		"pool changed out of band": {between: func(w *memWorld, _ string) {
 			d := "changed by hand"
 			w.prefect.pools["gpu"].Description = &d
-		}, code: 1, want: []string{`WorkPool "gpu": changed since the plan was made; the saved plan has no-op, now update`, "plan.json is out of date: 1 object above changed"}},
+		}, code: 1, want: []string{`work pool "gpu": changed since the plan was made; the saved plan leaves it as it is, now it updates it`, "plan.json is out of date: 1 object above changed"}},
 		"pool deleted out of band": {between: func(w *memWorld, f string) {
 			_ = w.prefect.DeletePool(context.Background(), "gpu")
-		}, code: 1, want: []string{`WorkPool "gpu": deleted since the plan was made; the saved plan has no-op, now create`}},
+		}, code: 1, want: []string{`work pool "gpu": deleted since the plan was made; the saved plan leaves it as it is, now it creates it`}},
 		"pool created out of band": {between: func(w *memWorld, f string) {
 			_ = w.prefect.CreatePool(context.Background(), &state.Pool{Name: "new", Type: "process"})
-		}, code: 1, want: []string{`WorkPool "new": created since the plan was made; the saved plan has create, now unmanaged`}},
+		}, code: 1, want: []string{`work pool "new": created since the plan was made; the saved plan creates it, now it leaves it alone, not managed by the set`}},
 		"a flag the plan was made without": {between: func(*memWorld, string) {}, flags: []string{"--prune"},
 			code: 1, want: []string{"plan.json was made without --prune"}},
 		"another set": {between: func(*memWorld, string) {}, flags: []string{"--set", "other"},

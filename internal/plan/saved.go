@@ -251,7 +251,7 @@ func Compare(saved, now *Saved) []Mismatch {
 	for _, c := range saved.Changes {
 		n, ok := is[c.Key]
 		if !ok {
-			out = append(out, Mismatch{c.Key, fmt.Sprintf("no longer in the plan (the saved plan has %s)", c.Action)})
+			out = append(out, Mismatch{c.Key, fmt.Sprintf("no longer in the plan (the saved plan %s)", does(c.Action))})
 			continue
 		}
 		if r := compareChange(c, n); r != "" {
@@ -260,10 +260,40 @@ func Compare(saved, now *Saved) []Mismatch {
 	}
 	for _, c := range now.Changes {
 		if _, ok := was[c.Key]; !ok {
-			out = append(out, Mismatch{c.Key, fmt.Sprintf("appeared since the plan was made (now %s)", c.Action)})
+			out = append(out, Mismatch{c.Key, fmt.Sprintf("appeared since the plan was made (now the plan %s)", does(c.Action))})
 		}
 	}
 	return out
+}
+
+// does says what a plan does to an object, for messages.
+func does(a Action) string {
+	switch a {
+	case Create:
+		return "creates it"
+	case Update:
+		return "updates it"
+	case Replace:
+		return "replaces it"
+	case Delete:
+		return "deletes it"
+	case Orphan:
+		return "keeps it, no longer in the file"
+	case Unmanaged:
+		return "leaves it alone, not managed by the set"
+	case NoOp:
+		return "leaves it as it is"
+	}
+	return string(a)
+}
+
+// attributeWords names the attributes of a change that are not fields.
+var attributeWords = map[string]string{
+	"dependsOn": "the changes it waits for",
+	"reason":    "the reason given",
+	"implicit":  "whether it comes with its pool",
+	"unowned":   "whether the set owns it",
+	"kept":      "whether --prune keeps it",
 }
 
 func compareChange(was, is SavedChange) string {
@@ -281,7 +311,7 @@ func compareChange(was, is SavedChange) string {
 		reasons = append(reasons, "changed since the plan was made")
 	}
 	if was.Action != is.Action {
-		reasons = append(reasons, fmt.Sprintf("the saved plan has %s, now %s", was.Action, is.Action))
+		reasons = append(reasons, fmt.Sprintf("the saved plan %s, now it %s", does(was.Action), does(is.Action)))
 	}
 	for _, k := range changedSecrets(was.Secrets, is.Secrets) {
 		reasons = append(reasons, fmt.Sprintf("the value of %s differs from the one the plan was made with", join("data", k)))
@@ -372,6 +402,9 @@ func changedFields(was, is SavedChange) []string {
 		}
 		sort.Strings(attrs)
 		for _, k := range attrs {
+			if w, ok := attributeWords[k]; ok {
+				k = w
+			}
 			add(k)
 		}
 	}

@@ -94,15 +94,15 @@ func TestCompareSavedPlans(t *testing.T) {
 		}, want: []string{`WorkQueue "cpu/default": changed since the plan was made`}},
 		"object appeared": {change: func(w *savedWorld) {
 			w.live.AddPool(&state.Pool{Name: "gpu", Type: "kubernetes", ConcurrencyLimit: intPtr(1), ID: "p9", Updated: "t3"})
-		}, want: []string{`WorkPool "gpu": created since the plan was made; the saved plan has create, now no-op`}},
+		}, want: []string{`WorkPool "gpu": created since the plan was made; the saved plan creates it, now it leaves it as it is`}},
 		"object deleted": {change: func(w *savedWorld) {
 			delete(w.live.Pools, "cpu")
 			delete(w.live.Queues, state.QueueKey("cpu", "default"))
-		}, want: []string{`WorkPool "cpu": deleted since the plan was made; the saved plan has update, now create`,
-			`WorkQueue "cpu/default": deleted since the plan was made; the saved plan has no-op, now create`}},
+		}, want: []string{`WorkPool "cpu": deleted since the plan was made; the saved plan updates it, now it creates it`,
+			`WorkQueue "cpu/default": deleted since the plan was made; the saved plan leaves it as it is, now it creates it`}},
 		"owned object left the server": {change: func(w *savedWorld) {
 			w.live.AddQueue(&state.Queue{Pool: "cpu", Name: "old", ID: "q3", Updated: "t1"})
-		}, want: []string{`WorkQueue "cpu/old": appeared since the plan was made (now orphan)`}},
+		}, want: []string{`WorkQueue "cpu/old": appeared since the plan was made (now the plan keeps it, no longer in the file)`}},
 		"kubernetes object changed": {change: func(w *savedWorld) {
 			w.live.Objects[secretKey].SetResourceVersion("101")
 		}, want: []string{`Secret "prefect/auth": changed since the plan was made (resourceVersion 100, now 101)`}},

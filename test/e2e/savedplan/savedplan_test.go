@@ -234,7 +234,7 @@ func savedPlanRefusesOutOfBandChange(t *testing.T, p *servers.Prefect) {
 
 	w.api("PATCH", "/work_pools/memory-intensive", map[string]any{"concurrency_limit": 9}, nil)
 	_, errOut := w.mustRun(1, "sync", "-f", f, "--plan", plan, "--yes")
-	for _, want := range []string{`WorkPool "memory-intensive": changed since the plan was made`, plan + " is out of date: 1 object above changed", "nothing was changed"} {
+	for _, want := range []string{`work pool "memory-intensive": changed since the plan was made`, plan + " is out of date: 1 object above changed", "nothing was changed"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("sync --plan stderr lacks %q:\n%s", want, errOut)
 		}
@@ -277,7 +277,7 @@ func savedPlanRefusesOtherFileAndNewObjects(t *testing.T, p *servers.Prefect) {
 	f = w.example()
 	w.api("POST", "/work_pools/", map[string]any{"name": "gpu-tasks", "type": "kubernetes"}, nil)
 	_, errOut = w.mustRun(1, "sync", "-f", f, "--plan", plan, "--yes")
-	if want := `WorkPool "gpu-tasks": created since the plan was made; the saved plan has create, now unmanaged`; !strings.Contains(errOut, want) {
+	if want := `work pool "gpu-tasks": created since the plan was made; the saved plan creates it, now it leaves it alone, not managed by the set`; !strings.Contains(errOut, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
 	}
 	if got := w.poolNames(); len(got) != 1 {
