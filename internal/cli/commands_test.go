@@ -56,6 +56,23 @@ func TestCompletion(t *testing.T) {
 	if !strings.Contains(out.String(), "--adopt") {
 		t.Errorf("completing sync --ad: %s", out.String())
 	}
+	// Flag values and render's pool names.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"diff", "-o", ""}, "text\njson\nmarkdown\n:4\n"},
+		{[]string{"status", "-o", ""}, "text\njson\n:4\n"},
+		{[]string{"render", "-f", "../../examples/pools.yaml", ""}, "gbif-automations\ncpu-intensive\nmemory-intensive\ngpu-tasks\n:4\n"},
+		{[]string{"render", "-f", "../../examples/pools.yaml", "gpu-tasks", ""}, ":4\n"},
+		{[]string{"render", "-f", "nonexistent.yaml", ""}, ":4\n"},
+	} {
+		ios, _, out, _ := Test()
+		Run(context.Background(), ios, &Env{}, append([]string{"__complete"}, tc.args...))
+		if out.String() != tc.want {
+			t.Errorf("completing %q: %q, want %q", tc.args, out.String(), tc.want)
+		}
+	}
 }
 
 func TestVersion(t *testing.T) {
@@ -110,6 +127,7 @@ func TestArgumentMistakes(t *testing.T) {
 		{[]string{"status", "-f", "a.yaml", "-f", "b.yaml"}, "status works on one file"},
 		{[]string{"render", "-f", "a.yaml"}, "render prints one pool's template: give its name, e.g. prefect-apply render -f pools.yaml gpu-tasks (got 0 arguments)"},
 		{[]string{"sync", "-f", "a.yaml", "--concurrency", "0", "--yes"}, "--concurrency 0: give at least 1"},
+		{[]string{"status", "--set", "team"}, "--set team: status uses a set only with -f"},
 	} {
 		ios, _, out, errOut := Test()
 		code := Run(context.Background(), ios, &Env{}, tc.args)

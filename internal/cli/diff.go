@@ -50,6 +50,7 @@ it was computed against. It holds no secret value (docs/plan-json.md).`,
 		},
 	}
 	opts.register(cmd.Flags(), "diff")
+	completeValues(cmd, "output", "text", "json", "markdown")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "also save the plan to `FILE`, for sync --plan")
 	return cmd
 }

@@ -20,7 +20,9 @@ func (f *oneFile) String() string { return *f.value }
 func (f *oneFile) Type() string   { return "string" }
 
 func (f *oneFile) Set(v string) error {
-	if f.set {
+	// The same file twice is one file (and shell completion parses the
+	// flags of a command line twice).
+	if f.set && v != *f.value {
 		return fmt.Errorf("-f is given more than once (%q, then %q): %s works on one file; run it once per file", *f.value, v, f.cmd)
 	}
 	*f.value, f.set = v, true
@@ -39,4 +41,23 @@ func onePool(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("render prints one pool's template: give its name, e.g. prefect-apply render -f pools.yaml gpu-tasks (got %d arguments)", len(args))
 	}
 	return nil
+}
+
+// completeValues makes the shell complete a flag with its values.
+func completeValues(cmd *cobra.Command, flag string, values ...string) {
+	_ = cmd.RegisterFlagCompletionFunc(flag, cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// poolNames are the pools of a file, for completion: none when it does not
+// load (completion prints no errors).
+func poolNames(file string, lookup func(string) (string, bool)) []string {
+	f, probs := loadFile(file, lookup)
+	if len(probs) > 0 || f == nil {
+		return nil
+	}
+	names := make([]string, 0, len(f.Pools))
+	for _, p := range f.Pools {
+		names = append(names, p.Name)
+	}
+	return names
 }

@@ -40,6 +40,12 @@ The output can be passed to the Prefect CLI as it is:
 		},
 	}
 	fileFlag(cmd.Flags(), &opts.File, "render", "pools.yaml", "pools.yaml `FILE`")
+	cmd.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return poolNames(opts.File, opts.Env.lookup()), cobra.ShellCompDirectiveNoFileComp
+	}
 	return cmd
 }
 

@@ -104,6 +104,9 @@ Use diff's exit status to alert on drift.`,
 			if opts.Output != "text" && opts.Output != "json" {
 				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--output %q: use text or json", opts.Output)}
 			}
+			if opts.Set != "" && opts.File == "" {
+				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--set %s: status uses a set only with -f, to compare the set's pools with the file", opts.Set)}
+			}
 			return statusRun(cmd.Context(), opts)
 		},
 	}
@@ -112,6 +115,7 @@ Use diff's exit status to alert on drift.`,
 	fs.StringVar(&opts.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name, e.g. team-pools for Team_Pools.yaml)")
 	fs.StringVar(&opts.PrefectURL, "prefect-url", "", "Prefect API `URL` (default: PREFECT_API_URL, the file's prefect.url, then the active Prefect profile)")
 	fs.StringVarP(&opts.Output, "output", "o", "text", "output format: text or json")
+	completeValues(cmd, "output", "text", "json")
 	fs.BoolVar(&opts.Stats, "stats", false, "print the number of requests sent, per route, to stderr")
 	return cmd
 }

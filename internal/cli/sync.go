@@ -106,6 +106,7 @@ any error, a refused plan included.`,
 		},
 	}
 	opts.register(cmd.Flags(), "sync")
+	completeValues(cmd, "output", "text", "json", "markdown")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation (required when stdin is not a terminal)")
 	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating what cannot change in place: pools whose type changed (with their queues), Kubernetes objects whose immutable fields changed (a binding's roleRef, a Secret's type)")
 	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most")

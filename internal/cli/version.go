@@ -87,6 +87,7 @@ templates are embedded: jobTemplate overrides are merged onto those.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	completeValues(cmd, "output", "text", "json")
 	return cmd
 }
 

@@ -140,8 +140,11 @@ func (c *checker) pool(path Path, p *Pool) {
 		c.add(path.Child("jobTemplate"), "jobTemplate overrides apply to type kubernetes only, not %q", p.Type).Hint =
 			"give a complete baseJobTemplate for this worker type"
 	case p.JobTemplate == nil && p.BaseJobTemplate == nil && p.Type != "kubernetes" && p.Type != "process":
-		c.add(path.Child("type"), "type %q has no embedded default template; give a baseJobTemplate", p.Type).Hint =
-			"without one the first worker to connect writes its own default, which then shows as drift"
+		pr := c.add(path.Child("type"), "type %q has no embedded default template; give a baseJobTemplate", p.Type)
+		pr.Hint = "without one the first worker to connect writes its own default, which then shows as drift"
+		if h := suggest(p.Type, []string{"kubernetes", "process"}); strings.HasPrefix(h, "did you mean") {
+			pr.Hint = h + " Otherwise: " + pr.Hint
+		}
 	}
 	if p.JobTemplate != nil {
 		c.jobTemplate(path.Child("jobTemplate"), p)

@@ -119,7 +119,7 @@ func Parse(r io.Reader, name string, opts Options) (*Document, Problems) {
 		return fail(Pos{top.Line, top.Column}, "file is empty; expected a mapping with `pools` (and optionally `kubernetes` and `prefect`)")
 	}
 	if top.Kind != yaml.MappingNode {
-		return fail(Pos{top.Line, top.Column}, "expected a mapping at the root (keys pools, kubernetes, prefect), got %s", describeNode(top))
+		return fail(Pos{top.Line, top.Column}, "expected a mapping at the root (keys set, pools, kubernetes, prefect), got %s", describeNode(top))
 	}
 	doc.Value = c.convert(top, nil)
 	if c.stopped {

@@ -35,7 +35,7 @@ func TestParse(t *testing.T) {
 		},
 		"list at the root": {
 			src:   "- name: a\n  type: kubernetes\n",
-			wants: []want{{"1:1", "(root)", "expected a mapping at the root (keys pools, kubernetes, prefect), got a list", ""}},
+			wants: []want{{"1:1", "(root)", "expected a mapping at the root (keys set, pools, kubernetes, prefect), got a list", ""}},
 		},
 		"string at the root": {
 			src:   "\nhello\n",
