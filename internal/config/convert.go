@@ -297,6 +297,12 @@ func (c *converter) interpolate(n *yaml.Node, path Path) string {
 	if len(errs) > 0 {
 		c.doc.replaced = append(c.doc.replaced, path)
 	}
+	if s != n.Value {
+		if c.doc.interpolated == nil {
+			c.doc.interpolated = map[string]bool{}
+		}
+		c.doc.interpolated[path.Pointer()] = true
+	}
 	return s
 }
 

@@ -176,6 +176,15 @@ func TestInterpolationInDocument(t *testing.T) {
 			src:   validPool + "    description: x ${image-tag}\n",
 			wants: []want{{"4:20", "pools[0].description", "invalid variable reference ${image-tag}: expected ${NAME} or ${NAME:-default}", ""}},
 		},
+		"a number from a variable": {
+			src: validPool + "    concurrencyLimit: ${IMAGE}\n    description: ${IMAGE}\n",
+			wants: []want{{"4:23", "pools[0].concurrencyLimit", "expected integer, got string",
+				"a ${VAR} always gives a string, which this field does not take: write the value in the file"}},
+		},
+		"a string where a number goes, written so": {
+			src:   validPool + "    concurrencyLimit: \"5\"\n",
+			wants: []want{{"4:23", "pools[0].concurrencyLimit", "expected integer, got string", ""}},
+		},
 		"empty variable without default": {
 			src: validPool + "    description: \"[${EMPTY}]\"\n",
 			check: func(t *testing.T, f *File) {

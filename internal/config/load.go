@@ -36,6 +36,8 @@ type Document struct {
 	// replaced are the paths of values that parseProblems left out or only
 	// partly interpolated; Validate reports nothing more under them.
 	replaced []Path
+	// interpolated are the paths of strings that held a ${VAR}.
+	interpolated map[string]bool
 }
 
 // Options control loading.

@@ -83,7 +83,11 @@ func (d *Document) collect(e *jsonschema.ValidationError, raw any, out *Problems
 		}
 		return
 	case *kind.Type:
-		*out = append(*out, d.problem(path, fmt.Sprintf("expected %s, got %s", strings.Join(k.Want, " or "), k.Got), ""))
+		hint := ""
+		if k.Got == "string" && d.interpolated[path.Pointer()] {
+			hint = "a ${VAR} always gives a string, which this field does not take: write the value in the file"
+		}
+		*out = append(*out, d.problem(path, fmt.Sprintf("expected %s, got %s", strings.Join(k.Want, " or "), k.Got), hint))
 		return
 	case *kind.Minimum:
 		*out = append(*out, d.problem(path, fmt.Sprintf("must be at least %s, got %s", k.Want.RatString(), k.Got.RatString()), ""))
