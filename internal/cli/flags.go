@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 
+	"github.com/prefect-apply/prefect-apply/internal/config"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -51,7 +52,11 @@ func completeValues(cmd *cobra.Command, flag string, values ...string) {
 // poolNames are the pools of a file, for completion: none when it does not
 // load (completion prints no errors).
 func poolNames(file string, lookup func(string) (string, bool)) []string {
-	f, probs := loadFile(file, lookup)
+	doc, probs := config.LoadFile(file, config.Options{LookupEnv: lookup})
+	if len(probs) > 0 || doc == nil {
+		return nil
+	}
+	f, probs := doc.Validate()
 	if len(probs) > 0 || f == nil {
 		return nil
 	}

@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/prefect-apply/prefect-apply/internal/redact"
 )
 
 // IOStreams is where commands read and write.
@@ -21,6 +23,9 @@ type IOStreams struct {
 	InTTY, OutTTY bool
 	// Color enables ANSI colour on Out.
 	Color bool
+	// secrets are the secret values the command knows, masked in what it
+	// prints (see secrets.go).
+	secrets redact.Set
 }
 
 // System returns the process's streams with terminal detection.

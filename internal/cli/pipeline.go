@@ -131,10 +131,10 @@ type planned struct {
 
 // computePlan is the shared script: load → validate → read live → plan.
 func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*planned, error) {
-	doc, file, probs := loadDocument(f.File, env.lookup())
+	doc, file, probs := loadDocument(ios, f.File, env.lookup())
 	if len(probs) > 0 {
 		for _, p := range probs {
-			fmt.Fprintln(ios.ErrOut, p.Error())
+			fmt.Fprintln(ios.ErrOut, ios.mask(p.Error()))
 		}
 		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: %d problem%s; nothing was read or changed", f.File, len(probs), plural(len(probs)))}
 	}
@@ -250,6 +250,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if out.plan, err = plan.Compute(want, live, opts); err != nil {
 		return nil, err
 	}
+	redactPlan(out.plan, &ios.secrets)
 	if f.Prune && !f.AllowEmpty {
 		if err := refuseEmptying(out.plan, opts.Owned); err != nil {
 			return nil, err

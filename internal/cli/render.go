@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prefect-apply/prefect-apply/internal/jobtemplate"
+	"github.com/prefect-apply/prefect-apply/internal/plan"
 )
 
 // RenderOptions are the flags of `render`.
@@ -31,7 +32,15 @@ pool's jobTemplate overrides merged in. Offline: it talks to no server.
 The output can be passed to the Prefect CLI as it is:
 
   prefect-apply render gpu-tasks > gpu.json
-  prefect work-pool update gpu-tasks --base-job-template gpu.json`,
+  prefect work-pool update gpu-tasks --base-job-template gpu.json
+
+Secret values are never printed, here either: a known secret (the Prefect
+credential, PREFECT_API_AUTH_STRING or PREFECT_API_KEY, and the values the
+file's Secrets read with fromEnv or fromFile) that occurs in the template,
+pasted into the file as text, is replaced by "(sensitive value)". The output
+is then not what sync would send, so render says where on stderr and exits
+1: only an output with exit status 0 is the exact template. Take the
+secret out of the file (a job reads it through valueFrom.secretKeyRef).`,
 		Example: `  prefect-apply render -f examples/pools.yaml gbif-automations`,
 		Args:    onePool,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -50,10 +59,11 @@ The output can be passed to the Prefect CLI as it is:
 }
 
 func renderRun(opts *RenderOptions) error {
-	f, probs := loadFile(opts.File, opts.Env.lookup())
+	ios := opts.IO
+	f, probs := loadFile(ios, opts.File, opts.Env.lookup())
 	if len(probs) > 0 {
 		for _, p := range probs {
-			fmt.Fprintln(opts.IO.ErrOut, p.Error())
+			fmt.Fprintln(ios.ErrOut, ios.mask(p.Error()))
 		}
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: %d problem%s", opts.File, len(probs), plural(len(probs)))}
 	}
@@ -68,10 +78,30 @@ func renderRun(opts *RenderOptions) error {
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(opts.IO.Out)
+		// The template as JSON values, so that masking sees every string
+		// (and the types of config, such as []corev1.EnvVar, too).
+		var generic any
+		raw, err := json.Marshal(t)
+		if err == nil {
+			err = json.Unmarshal(raw, &generic)
+		}
+		if err != nil {
+			return err
+		}
+		masked, changed := ios.secrets.Value(generic, plan.Masked)
+		enc := json.NewEncoder(ios.Out)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
-		return enc.Encode(t)
+		if !changed {
+			// The template as built, number for number.
+			return enc.Encode(t)
+		}
+		if err := enc.Encode(masked); err != nil {
+			return err
+		}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("pool %q: the template holds a secret value (the Prefect credential, or a value a Secret of the file reads), shown above as %q at %s; "+
+			"the output is not what sync would send, and sync would store the secret in plain text in the pool: take it out of %s, and give a job a secret through valueFrom.secretKeyRef",
+			opts.Pool, plan.Masked, ios.mask(strings.Join(changedPaths(generic, masked, ""), ", ")), opts.File)}
 	}
 	if len(names) == 0 {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s has no pool %q: it declares no pools", opts.File, opts.Pool)}

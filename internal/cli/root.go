@@ -58,12 +58,13 @@ func Run(ctx context.Context, ios *IOStreams, env *Env, args []string) int {
 	if env == nil {
 		env = SystemEnv()
 	}
+	learnCredentials(ios, env)
 	root := NewRootCmd(ios, env)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
 		if ee, ok := err.(*ExitError); !ok || ee.Err != nil {
-			fmt.Fprintln(ios.ErrOut, "Error:", err)
+			fmt.Fprintln(ios.ErrOut, "Error:", ios.mask(err.Error()))
 		}
 	}
 	return ExitCode(err)

@@ -158,10 +158,12 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	results := apply.Execute(ctx, p.plan, apply.Targets{
 		Prefect: settle(p.client), Kubernetes: kubeTarget(p.kube), SecretData: p.desired.SecretData,
 		AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
-		Progress: func(r apply.Result) { fmt.Fprintln(progress, render.ResultLine(r, render.Style{Color: ios.Color})) },
+		Progress: func(r apply.Result) {
+			fmt.Fprintln(progress, ios.mask(render.ResultLine(r, render.Style{Color: ios.Color})))
+		},
 	})
 	if err := recordOwnership(context.WithoutCancel(ctx), p, results); err != nil {
-		fmt.Fprintln(ios.ErrOut, "Error:", err)
+		fmt.Fprintln(ios.ErrOut, "Error:", ios.mask(err.Error()))
 	}
 	fmt.Fprintln(progress)
 	fmt.Fprintln(progress, render.ResultSummary(results))

@@ -29,7 +29,11 @@ editors use), then checks what a schema cannot: unique names and priorities,
 that every service account, namespace, Secret key and PVC a job template uses
 is declared in the file (or listed under kubernetes.external), and the
 mistakes that make jobs fail at run time, such as a Prefect 2 {"job": ...}
-template or a job container that runs "prefect worker start".
+template or a job container that runs "prefect worker start", and those that
+put a secret in plain text: a ${VAR} of PREFECT_API_AUTH_STRING,
+PREFECT_API_KEY or a variable a Secret reads with fromEnv, and a plain value
+for PREFECT_API_AUTH_STRING or PREFECT_API_KEY in a job's env (a job reads
+those through valueFrom.secretKeyRef).
 
 Problems are reported as FILE:LINE:COL: PATH: MESSAGE, sorted by position:
 every problem the schema finds at once, then, once the file matches the
@@ -52,11 +56,11 @@ file is valid, 1 otherwise.`,
 func validateRun(opts *ValidateOptions) error {
 	failed := false
 	for _, name := range opts.Files {
-		f, probs := loadFile(name, opts.LookupEnv)
+		f, probs := loadFile(opts.IO, name, opts.LookupEnv)
 		if len(probs) > 0 {
 			failed = true
 			for _, p := range probs {
-				fmt.Fprintln(opts.IO.ErrOut, p.Error())
+				fmt.Fprintln(opts.IO.ErrOut, opts.IO.mask(p.Error()))
 			}
 			fmt.Fprintf(opts.IO.ErrOut, "%s: %d problem%s\n", name, len(probs), plural(len(probs)))
 			continue
@@ -69,16 +73,20 @@ func validateRun(opts *ValidateOptions) error {
 	return nil
 }
 
-// loadFile parses and validates one file.
-func loadFile(name string, lookup func(string) (string, bool)) (*config.File, config.Problems) {
-	_, f, probs := loadDocument(name, lookup)
+// loadFile parses and validates one file, and records the values its
+// Secrets read among the secrets ios masks.
+func loadFile(ios *IOStreams, name string, lookup func(string) (string, bool)) (*config.File, config.Problems) {
+	_, f, probs := loadDocument(ios, name, lookup)
 	return f, probs
 }
 
 // loadDocument is loadFile with the document, whose positions place later
 // problems.
-func loadDocument(name string, lookup func(string) (string, bool)) (*config.Document, *config.File, config.Problems) {
+func loadDocument(ios *IOStreams, name string, lookup func(string) (string, bool)) (*config.Document, *config.File, config.Problems) {
 	doc, probs := config.LoadFile(name, config.Options{LookupEnv: lookup})
+	if doc != nil {
+		learnFileSecrets(ios, doc, lookup)
+	}
 	if len(probs) > 0 {
 		probs.Sort()
 		return nil, nil, probs

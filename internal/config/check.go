@@ -152,6 +152,7 @@ func (c *checker) pool(path Path, p *Pool) {
 	if p.BaseJobTemplate != nil {
 		c.baseJobTemplate(path.Child("baseJobTemplate"), p.BaseJobTemplate)
 	}
+	c.credentialValues(path, p)
 }
 
 func (c *checker) jobTemplate(path Path, p *Pool) {

@@ -289,7 +289,7 @@ func (c *converter) scalarValue(n *yaml.Node, path Path) any {
 }
 
 func (c *converter) interpolate(n *yaml.Node, path Path) string {
-	s, errs := Interpolate(n.Value, c.env)
+	s, errs := interpolate(n.Value, c.env, c.refuseSecret(path))
 	for _, e := range errs {
 		pos := Pos{n.Line, c.column(n, e.Offset)}
 		c.problems = append(c.problems, Problem{File: c.doc.Name, Pos: pos, Path: path, Message: e.Message, Hint: e.Hint})

@@ -16,6 +16,14 @@ type InterpolationError struct {
 // literal $. ${VAR} with VAR unset is an error; ${VAR:-default} uses the
 // default when VAR is unset or empty. A $ not followed by { or $ is kept.
 func Interpolate(s string, lookup func(string) (string, bool)) (string, []InterpolationError) {
+	return interpolate(s, lookup, nil)
+}
+
+// interpolate is Interpolate, with refuse: a reference whose name refuse
+// answers with an error is that error (at the reference's offset). Its
+// variable is not looked up, and the reference stays in the text as it is
+// written, so its value never enters the document.
+func interpolate(s string, lookup func(string) (string, bool), refuse func(name string) *InterpolationError) (string, []InterpolationError) {
 	if !strings.Contains(s, "$") {
 		return s, nil
 	}
@@ -50,6 +58,10 @@ func Interpolate(s string, lookup func(string) (string, bool)) (string, []Interp
 			}
 		} else if !validVarName(name) {
 			errs = append(errs, InterpolationError{Offset: i, Message: fmt.Sprintf("invalid variable reference ${%s}: expected ${NAME} or ${NAME:-default}", expr), Hint: "write $${ for a literal ${"})
+		} else if e := refuseRef(refuse, name); e != nil {
+			e.Offset = i
+			errs = append(errs, *e)
+			b.WriteString(s[i : i+end+1])
 		} else if v, ok := lookup(name); ok && (v != "" || !hasDef) {
 			b.WriteString(v)
 		} else if hasDef {
@@ -65,6 +77,13 @@ func Interpolate(s string, lookup func(string) (string, bool)) (string, []Interp
 		}
 	}
 	return b.String(), errs
+}
+
+func refuseRef(refuse func(string) *InterpolationError, name string) *InterpolationError {
+	if refuse == nil {
+		return nil
+	}
+	return refuse(name)
 }
 
 func validVarName(s string) bool {

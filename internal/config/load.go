@@ -38,6 +38,11 @@ type Document struct {
 	replaced []Path
 	// interpolated are the paths of strings that held a ${VAR}.
 	interpolated map[string]bool
+	// secretVars are the environment variables that hold secrets (the
+	// Prefect credentials, and what the file's Secrets read with fromEnv):
+	// a ${...} of one is refused. secretFiles are the fromFile paths.
+	secretVars  map[string]secretVar
+	secretFiles []string
 }
 
 // Options control loading.
@@ -123,6 +128,7 @@ func Parse(r io.Reader, name string, opts Options) (*Document, Problems) {
 	if top.Kind != yaml.MappingNode {
 		return fail(Pos{top.Line, top.Column}, "expected a mapping at the root (keys set, pools, kubernetes, prefect), got %s", describeNode(top))
 	}
+	doc.secretVars, doc.secretFiles = secretSources(top)
 	doc.Value = c.convert(top, nil)
 	if c.stopped {
 		c.problems.Sort()

@@ -75,12 +75,39 @@ const minRedacted = 4
 // a server or proxy may echo it: the whole header, the token after its
 // scheme, and for basic auth the decoded user:pass and the password.
 func (c Connection) redact(body []byte) []byte {
+	values := c.SecretValues()
+	// The longest first, so that a header goes as a whole before its token.
+	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
+	for _, v := range values {
+		if len(v) >= minRedacted && bytes.Contains(body, []byte(v)) {
+			body = bytes.ReplaceAll(body, []byte(v), []byte(redacted))
+		}
+	}
+	return body
+}
+
+// SecretValues lists every credential the connection sends (the
+// Authorization header and custom header values), in each form a server,
+// a proxy or a pools file may show it: the whole header, the token after
+// its scheme, and for basic auth the decoded user:pass and the password.
+func (c Connection) SecretValues() []string {
+	var headers []string
+	if !c.Auth.IsZero() {
+		headers = append(headers, c.Auth.Header.Reveal())
+	}
+	for _, h := range c.Headers {
+		headers = append(headers, h.Reveal())
+	}
+	return headerForms(headers)
+}
+
+func headerForms(headers []string) []string {
 	var values []string
-	add := func(h string) {
+	for _, h := range headers {
 		values = append(values, h)
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok {
-			return
+			continue
 		}
 		values = append(values, token)
 		if strings.EqualFold(scheme, "Basic") {
@@ -92,18 +119,34 @@ func (c Connection) redact(body []byte) []byte {
 			}
 		}
 	}
-	if !c.Auth.IsZero() {
-		add(c.Auth.Header.Reveal())
+	return values
+}
+
+// CredentialValues is SecretValues of the connection Resolve would make
+// from in, for commands that make none (render, validate) or before they
+// do: it needs no URL, and a setting it cannot read (a broken profile, bad
+// custom headers) gives what it can, never an error.
+func CredentialValues(in ResolveInput) []string {
+	if in.Getenv == nil {
+		in.Getenv = func(string) string { return "" }
 	}
-	for _, h := range c.Headers {
-		add(h.Reveal())
+	prof, _ := loadProfile(profilesPath(in.Getenv, in.HomeDir), in.Getenv("PREFECT_PROFILE"))
+	s := settings{getenv: in.Getenv, profile: prof}
+	var headers []string
+	if v, _, ok := s.lookup(settingAuthString); ok {
+		headers = append(headers, "Basic "+base64.StdEncoding.EncodeToString([]byte(v)))
 	}
-	// The longest first, so that a header goes as a whole before its token.
-	sort.Slice(values, func(i, j int) bool { return len(values[i]) > len(values[j]) })
-	for _, v := range values {
-		if len(v) >= minRedacted && bytes.Contains(body, []byte(v)) {
-			body = bytes.ReplaceAll(body, []byte(v), []byte(redacted))
+	if v, _, ok := s.lookup(settingKey); ok {
+		headers = append(headers, "Bearer "+v)
+	}
+	if v, _, ok := s.lookup(settingCustomHeaders); ok {
+		if hs, err := parseHeaders(v); err == nil {
+			for _, h := range hs {
+				headers = append(headers, h.Reveal())
+			}
+		} else {
+			headers = append(headers, v)
 		}
 	}
-	return body
+	return headerForms(headers)
 }

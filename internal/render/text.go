@@ -1,6 +1,7 @@
 // Package render turns Plans and apply Results into text (coloured on a
-// terminal), JSON and Markdown. Secret values are masked by the planner;
-// nothing here ever sees one.
+// terminal), JSON and Markdown. Secret values are masked before they get
+// here: Secret data by the planner, any other known secret value in a
+// field by the command that computed the plan (internal/cli, redactPlan).
 package render
 
 import (
