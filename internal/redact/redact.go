@@ -157,28 +157,7 @@ func value(r *strings.Replacer, v any) (any, bool) {
 		out := r.Replace(x)
 		return out, out != x
 	case map[string]any:
-		var out map[string]any
-		for k, e := range x {
-			nk := r.Replace(k)
-			ne, changed := value(r, e)
-			if !changed && nk == k {
-				continue
-			}
-			if out == nil {
-				out = make(map[string]any, len(x))
-				for k2, e2 := range x {
-					out[k2] = e2
-				}
-			}
-			if nk != k {
-				delete(out, k)
-			}
-			out[nk] = ne
-		}
-		if out == nil {
-			return x, false
-		}
-		return out, true
+		return replaceMap(r, x, func(e any) (any, bool) { return value(r, e) })
 	case []any:
 		var out []any
 		for i, e := range x {
@@ -197,27 +176,7 @@ func value(r *strings.Replacer, v any) (any, bool) {
 		return out, true
 	case map[string]string:
 		// Labels and annotations, as some state types hold them.
-		var out map[string]string
-		for k, e := range x {
-			nk, ne := r.Replace(k), r.Replace(e)
-			if nk == k && ne == e {
-				continue
-			}
-			if out == nil {
-				out = make(map[string]string, len(x))
-				for k2, e2 := range x {
-					out[k2] = e2
-				}
-			}
-			if nk != k {
-				delete(out, k)
-			}
-			out[nk] = ne
-		}
-		if out == nil {
-			return x, false
-		}
-		return out, true
+		return replaceMap(r, x, func(e string) (string, bool) { out := r.Replace(e); return out, out != e })
 	case nil, bool, float64, float32, int, int64, int32, uint, uint64, uint32:
 		return v, false
 	}
@@ -234,4 +193,31 @@ func value(r *strings.Replacer, v any) (any, bool) {
 		return out, true
 	}
 	return v, false
+}
+
+// replaceMap masks a map's keys with r and its values with f, copying the
+// map only when something changes.
+func replaceMap[V any](r *strings.Replacer, x map[string]V, f func(V) (V, bool)) (any, bool) {
+	var out map[string]V
+	for k, e := range x {
+		nk := r.Replace(k)
+		ne, changed := f(e)
+		if !changed && nk == k {
+			continue
+		}
+		if out == nil {
+			out = make(map[string]V, len(x))
+			for k2, e2 := range x {
+				out[k2] = e2
+			}
+		}
+		if nk != k {
+			delete(out, k)
+		}
+		out[nk] = ne
+	}
+	if out == nil {
+		return x, false
+	}
+	return out, true
 }
