@@ -81,17 +81,18 @@ func redactPlan(p *plan.Plan, s *redact.Set) {
 	if s.Len() == 0 {
 		return
 	}
+	m := s.Masker(plan.Masked)
 	for i := range p.Changes {
 		c := &p.Changes[i]
-		c.Reason, _ = s.String(c.Reason, plan.Masked)
+		c.Reason, _ = m.String(c.Reason)
 		for j := range c.Fields {
 			f := &c.Fields[j]
-			f.Path, _ = s.String(f.Path, plan.Masked)
+			f.Path, _ = m.String(f.Path)
 			if f.Sensitive {
 				continue
 			}
-			f.Old, _ = s.Value(f.Old, plan.Masked)
-			f.New, _ = s.Value(f.New, plan.Masked)
+			f.Old, _ = m.Value(f.Old)
+			f.New, _ = m.Value(f.New)
 		}
 	}
 }

@@ -144,24 +144,60 @@ func (s *Set) String(text, with string) (string, bool) {
 // whether anything was. v itself is never modified: what changes is
 // copied, what does not is shared.
 func (s *Set) Value(v any, with string) (any, bool) {
-	r := s.replacerFor(with)
-	if r == nil {
-		return v, false
-	}
-	return value(r, v)
+	return s.Masker(with).Value(v)
 }
 
-func value(r *strings.Replacer, v any) (any, bool) {
+// Masker masks many values with one set and one replacement. It remembers
+// each string it has seen: the plan of a first sync repeats the same
+// template strings for every pool, and most strings hold no secret, so a
+// lookup replaces a scan and an allocation (BenchmarkRedactPlan1000, the
+// plan of a first sync of 1000 pools: 183-419 ms and 24 MB scanning each
+// string, 82-107 ms and 0.7 MB with the memory). Not for concurrent use.
+type Masker struct {
+	r    *strings.Replacer
+	seen map[string]string
+}
+
+// Masker returns a masker for the set's values as they are now.
+func (s *Set) Masker(with string) *Masker {
+	return &Masker{r: s.replacerFor(with), seen: map[string]string{}}
+}
+
+// String masks one string.
+func (m *Masker) String(x string) (string, bool) {
+	if m.r == nil || x == "" {
+		return x, false
+	}
+	out, ok := m.seen[x]
+	if !ok {
+		out = m.r.Replace(x)
+		m.seen[x] = out
+	}
+	return out, out != x
+}
+
+// Value is Set.Value with this masker's set and replacement.
+func (m *Masker) Value(v any) (any, bool) {
+	if m.r == nil {
+		return v, false
+	}
+	return m.value(v)
+}
+
+func (m *Masker) value(v any) (any, bool) {
 	switch x := v.(type) {
 	case string:
-		out := r.Replace(x)
-		return out, out != x
+		out, changed := m.String(x)
+		if !changed {
+			return v, false // no new interface value for the same string
+		}
+		return out, true
 	case map[string]any:
-		return replaceMap(r, x, func(e any) (any, bool) { return value(r, e) })
+		return replaceMap(m, x, m.value)
 	case []any:
 		var out []any
 		for i, e := range x {
-			ne, changed := value(r, e)
+			ne, changed := m.value(e)
 			if !changed {
 				continue
 			}
@@ -176,7 +212,7 @@ func value(r *strings.Replacer, v any) (any, bool) {
 		return out, true
 	case map[string]string:
 		// Labels and annotations, as some state types hold them.
-		return replaceMap(r, x, func(e string) (string, bool) { out := r.Replace(e); return out, out != e })
+		return replaceMap(m, x, m.String)
 	case nil, bool, float64, float32, int, int64, int32, uint, uint64, uint32:
 		return v, false
 	}
@@ -189,18 +225,18 @@ func value(r *strings.Replacer, v any) (any, bool) {
 	if err := json.Unmarshal(raw, &generic); err != nil {
 		return v, false
 	}
-	if out, changed := value(r, generic); changed {
+	if out, changed := m.value(generic); changed {
 		return out, true
 	}
 	return v, false
 }
 
-// replaceMap masks a map's keys with r and its values with f, copying the
+// replaceMap masks a map's keys with m and its values with f, copying the
 // map only when something changes.
-func replaceMap[V any](r *strings.Replacer, x map[string]V, f func(V) (V, bool)) (any, bool) {
+func replaceMap[V any](m *Masker, x map[string]V, f func(V) (V, bool)) (any, bool) {
 	var out map[string]V
 	for k, e := range x {
-		nk := r.Replace(k)
+		nk, _ := m.String(k)
 		ne, changed := f(e)
 		if !changed && nk == k {
 			continue
