@@ -10,6 +10,7 @@ import (
 
 	"github.com/prefect-apply/prefect-apply/internal/config"
 	"github.com/prefect-apply/prefect-apply/internal/export"
+	"github.com/prefect-apply/prefect-apply/internal/inventory"
 	"github.com/prefect-apply/prefect-apply/internal/kube"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
 )
@@ -109,7 +110,13 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if set == "" && opts.Output != "" {
 		set = config.DefaultSet(opts.Output)
 	}
-	e, err := export.Build(ctx, live, kc, export.Options{Set: set, Pools: opts.Pools, Kubernetes: opts.Kubernetes})
+	// What other sets own is named in a warning: adopting the file would
+	// take it from them.
+	inventories, err := inventory.LoadAll(ctx, client, set)
+	if err != nil {
+		return err
+	}
+	e, err := export.Build(ctx, live, kc, export.Options{Set: set, Pools: opts.Pools, Kubernetes: opts.Kubernetes, Owners: inventories.OwnersOf})
 	if err != nil {
 		return err
 	}

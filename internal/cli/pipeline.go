@@ -126,7 +126,10 @@ type planned struct {
 	// Kubernetes object the set owns there.
 	kube      KubeClient
 	inventory *inventory.Inventory
-	plan      *plan.Plan
+	// inventories holds the other sets' too: an object another set owns
+	// and this one adopts leaves its inventory.
+	inventories *inventory.All
+	plan        *plan.Plan
 }
 
 // computePlan is the shared script: load → validate → read live → plan.
@@ -175,11 +178,13 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 		return nil, err
 	}
 	// The set's inventory comes first: it says where in a cluster the set's
-	// objects may be.
-	inv, err := inventory.Load(ctx, client, file.Set)
+	// objects may be. The other sets' come with it, in the same listing:
+	// what they own is theirs.
+	all, err := inventory.LoadAll(ctx, client, file.Set)
 	if err != nil {
 		return nil, err
 	}
+	inv := all.Own
 	namespaces := kubeNamespaces(inv, file, want)
 	// Prefect and Kubernetes are read at the same time. The first error
 	// cancels the other read, and it is the one reported: an error that
@@ -241,8 +246,8 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if noKubeconfig {
 		fmt.Fprintf(ios.ErrOut, "Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set %q may own are not pruned (--skip-kubernetes says that is intended)\n", file.Set)
 	}
-	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns, InUse: inUse(file)}
-	out := &planned{file: file, desired: want, client: client, inventory: inv}
+	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns, InUse: inUse(file), Owners: all.OwnersOf}
+	out := &planned{file: file, desired: want, client: client, inventory: inv, inventories: all}
 	if kr != nil {
 		kr.addTo(live, file.Set, &opts)
 		out.kube = kr.client

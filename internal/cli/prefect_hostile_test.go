@@ -66,13 +66,13 @@ func TestHostilePrefectThroughTheCLI(t *testing.T) {
 		want   string
 	}{
 		"502 nginx page": {502, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body><center>nginx</center></body></html>",
-			"Error: reading the inventory of set \"team\": listing variables named \"prefect-apply_team_\"...: 502 Bad Gateway: non-JSON response: <html> <head><title>502 Bad Gateway</title></head> <body><center>nginx</center></body></html>\n"},
+			"Error: reading the inventories of set \"team\" and the other sets: listing variables named \"prefect-apply_\"...: 502 Bad Gateway: non-JSON response: <html> <head><title>502 Bad Gateway</title></head> <body><center>nginx</center></body></html>\n"},
 		"200 HTML page": {200, "<!DOCTYPE html><html><body>Sign in</body></html>",
-			"Error: reading the inventory of set \"team\": listing variables named \"prefect-apply_team_\"...: 200 answer is not the expected JSON (invalid JSON at byte 1): <!DOCTYPE html><html><body>Sign in</body></html>; check that PREFECT_API_URL points at the API (it usually ends in /api)\n"},
+			"Error: reading the inventories of set \"team\" and the other sets: listing variables named \"prefect-apply_\"...: 200 answer is not the expected JSON (invalid JSON at byte 1): <!DOCTYPE html><html><body>Sign in</body></html>; check that PREFECT_API_URL points at the API (it usually ends in /api)\n"},
 		"truncated JSON": {200, `[{"id":"p1","name":"cpu","type":"proc`,
-			"Error: reading the inventory of set \"team\": listing variables named \"prefect-apply_team_\"...: 200 answer is not the expected JSON: it stops after 37 bytes, cut off midway (a proxy or a dropped connection?): [{\"id\":\"p1\",\"name\":\"cpu\",\"type\":\"proc\n"},
+			"Error: reading the inventories of set \"team\" and the other sets: listing variables named \"prefect-apply_\"...: 200 answer is not the expected JSON: it stops after 37 bytes, cut off midway (a proxy or a dropped connection?): [{\"id\":\"p1\",\"name\":\"cpu\",\"type\":\"proc\n"},
 		"echoed credential": {401, `{"detail":"bad credentials"}`, // the handler adds the echo
-			"Error: reading the inventory of set \"team\": listing variables named \"prefect-apply_team_\"...: 401 Unauthorized: bad credentials (Authorization: [redacted]); the server rejected PREFECT_API_AUTH_STRING from the environment"},
+			"Error: reading the inventories of set \"team\" and the other sets: listing variables named \"prefect-apply_\"...: 401 Unauthorized: bad credentials (Authorization: [redacted]); the server rejected PREFECT_API_AUTH_STRING from the environment"},
 	}
 	for _, cmd := range []string{"diff", "sync", "status"} {
 		for name, tc := range tests {

@@ -56,7 +56,11 @@ pool or queue missing from the inventory, a Kubernetes object without the
 set's ownership labels) is left alone and reported as "exists, not managed
 by set ...". --adopt takes such objects over where they are: it records
 them in the inventory and adds the labels (applying the file's differences,
-if any), without deleting or recreating anything. A Kubernetes field that
+if any), without deleting or recreating anything. An object another set
+owns is shown as "managed by set ..."; --adopt moves it: it leaves that
+set's inventory (a Kubernetes object is labelled again). --prune never
+deletes a pool or queue another set's inventory lists too: the set lets go
+of it instead. A Kubernetes field that
 another field manager set to a different value is a conflict, as always,
 until --force-conflicts. prefect-apply export
 writes a file for an existing setup; sync --adopt then adopts it.
@@ -178,8 +182,11 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 
 // recordOwnership adds the declared Prefect objects to the inventory,
 // except those that exist unmanaged (taken over only with --adopt), and
-// removes what was deleted. Before applying (results nil) it records what
-// is about to be created, so an interrupted run still owns it.
+// removes what was deleted and what the set lets go of (an orphan other
+// sets manage too, under --prune). Before applying (results nil) it
+// records what is about to be created, so an interrupted run still owns
+// it. A pool or queue adopted from another set leaves that set's
+// inventory, written after this set's, so that it is never owned by none.
 func recordOwnership(ctx context.Context, p *planned, results []apply.Result) error {
 	inv := p.inventory
 	inv.Kubernetes, inv.Namespaces = p.mayOwnKubernetes(results)
@@ -191,9 +198,22 @@ func recordOwnership(ctx context.Context, p *planned, results []apply.Result) er
 		}
 	}
 	unmanaged := map[state.Key]bool{}
+	moved := map[string][]state.Key{} // by the set it is taken from
 	for _, c := range p.plan.Changes {
-		if c.Action == plan.Unmanaged {
+		if c.Key.System != state.Prefect {
+			continue
+		}
+		switch {
+		case c.Action == plan.Unmanaged:
 			unmanaged[c.Key] = true
+		case c.Release:
+			// The pool's default queue goes with it; the set's other
+			// queues in it are changes of their own.
+			inv.Drop(withDefaultQueue(c.Key)...)
+		case c.Take:
+			for _, set := range c.OtherSets {
+				moved[set] = append(moved[set], withDefaultQueue(c.Key)...)
+			}
 		}
 	}
 	for k := range p.desired.Pools {
@@ -206,7 +226,34 @@ func recordOwnership(ctx context.Context, p *planned, results []apply.Result) er
 			inv.Add(k)
 		}
 	}
-	return inv.Save(ctx, p.client)
+	if err := inv.Save(ctx, p.client); err != nil {
+		return err
+	}
+	sets := make([]string, 0, len(moved))
+	for set := range moved {
+		sets = append(sets, set)
+	}
+	slices.Sort(sets)
+	for _, set := range sets {
+		other := p.inventories.Other(set)
+		if other == nil {
+			continue
+		}
+		other.Drop(moved[set]...)
+		if err := other.Save(ctx, p.client); err != nil {
+			return fmt.Errorf("%w; set %q owns what it took over, and set %q still lists it too: run sync --adopt again to take it from set %q", err, inv.Set, set, set)
+		}
+	}
+	return nil
+}
+
+// withDefaultQueue is a key, and for a pool its default queue, which goes
+// with the pool.
+func withDefaultQueue(k state.Key) []state.Key {
+	if k.Kind == state.KindWorkPool {
+		return []state.Key{k, state.QueueKey(k.Name, plan.DefaultQueue)}
+	}
+	return []state.Key{k}
 }
 
 // mayOwnKubernetes says whether the set may own objects in a cluster once

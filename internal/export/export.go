@@ -36,6 +36,11 @@ type Options struct {
 	// kubernetes.external with their keys. Without it every referenced
 	// object is listed under kubernetes.external, unread.
 	Kubernetes bool
+	// Owners lists the sets whose inventory lists a pool or queue (a
+	// pool's default queue with its pool); nil means none. The export
+	// warns about those another set than Set manages: adopting the file
+	// would take them from it.
+	Owners func(state.Key) []string
 }
 
 // Export is the file to write, with the comments that go with it.
@@ -69,6 +74,7 @@ func Build(ctx context.Context, live *state.State, kube Kube, opts Options) (*Ex
 			e.Inexact[name] = true
 		}
 		e.File.Pools = append(e.File.Pools, p)
+		e.Warnings = append(e.Warnings, owned(opts, name, queues[name])...)
 		refs = append(refs, references(name, lp.BaseJobTemplate)...)
 	}
 	k := newKubeSection()
@@ -91,6 +97,54 @@ func Build(ctx context.Context, live *state.State, kube Kube, opts Options) (*Ex
 	e.Warnings = append(e.Warnings, k.warnings...)
 	e.File.Kubernetes = k.section(e.Comments)
 	return e, nil
+}
+
+// owned warns about a pool, or queues of it, that sets other than the
+// file's manage: sync --adopt with the file would take them from those.
+func owned(opts Options, pool string, queues []*state.Queue) []string {
+	if opts.Owners == nil {
+		return nil
+	}
+	others := func(k state.Key) []string {
+		var out []string
+		for _, s := range opts.Owners(k) {
+			if s != opts.Set {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	file := "the file's set"
+	if opts.Set != "" {
+		file = fmt.Sprintf("set %q", opts.Set)
+	}
+	warn := func(what string, sets []string) string {
+		names := setNames(sets)
+		return fmt.Sprintf("%s is managed by %s: sync --adopt with this file moves it to %s, and %s no longer manages it; to leave it with %s, take it out of the file (or export without it: --pool)",
+			what, names, file, names, names)
+	}
+	if sets := others(state.PoolKey(pool)); len(sets) > 0 {
+		return []string{warn(fmt.Sprintf("work pool %q", pool), sets)}
+	}
+	var out []string
+	for _, q := range queues {
+		if sets := others(state.QueueKey(pool, q.Name)); len(sets) > 0 {
+			out = append(out, warn(fmt.Sprintf("work queue %q in pool %q", q.Name, pool), sets))
+		}
+	}
+	return out
+}
+
+// setNames names sets for people, as plans do: `set "a"`, `sets "a" and "b"`.
+func setNames(sets []string) string {
+	quoted := make([]string, len(sets))
+	for i, s := range sets {
+		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	if len(sets) == 1 {
+		return "set " + quoted[0]
+	}
+	return "sets " + strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
 }
 
 func selectPools(live *state.State, want []string) ([]string, error) {

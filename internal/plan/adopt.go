@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -10,20 +11,42 @@ import (
 
 // unmanaged turns a change of a declared object that exists but that the
 // set does not own into an Unmanaged one: shown with what differs from the
-// file, never applied. other names the set that does own it, if any.
-func (c *computer) unmanaged(ch Change, other string) Change {
+// file, never applied. others names the sets that do own it, if any.
+func (c *computer) unmanaged(ch Change, others []string) Change {
 	ch.Action = Unmanaged
 	ch.Unowned = true
 	ch.Patch = nil
-	owner := "not managed by set " + fmt.Sprintf("%q", c.opts.Set)
-	if other != "" && other != c.opts.Set {
-		owner = fmt.Sprintf("managed by set %q, not by set %q", other, c.opts.Set)
-	}
+	ch.OtherSets = others
+	owner := c.managedBy(others)
 	ch.Reason = "exists, " + owner + "; --adopt takes it over"
 	if len(ch.Fields) > 0 {
 		ch.Reason = "exists and differs from the file, " + owner + "; --adopt takes it over and applies the differences"
 	}
 	return ch
+}
+
+// managedBy says who manages an object the set does not own: `managed by
+// set "a", not by set "b"`, or `not managed by set "b"`.
+func (c *computer) managedBy(others []string) string {
+	if len(others) == 0 {
+		return fmt.Sprintf("not managed by set %q", c.opts.Set)
+	}
+	return fmt.Sprintf("managed by %s, not by set %q", SetNames(others), c.opts.Set)
+}
+
+// SetNames names sets for people: `set "a"`, `sets "a" and "b"`.
+func SetNames(sets []string) string {
+	if len(sets) == 1 {
+		return fmt.Sprintf("set %q", sets[0])
+	}
+	quoted := make([]string, len(sets))
+	for i, s := range sets {
+		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	if len(quoted) == 0 {
+		return "no set"
+	}
+	return "sets " + strings.Join(quoted[:len(quoted)-1], ", ") + " and " + quoted[len(quoted)-1]
 }
 
 // withoutOwnership returns a copy of a Kubernetes object without the

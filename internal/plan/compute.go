@@ -46,6 +46,12 @@ type Options struct {
 	// then kept, even with --prune, and so is a namespace a declared
 	// object is in. Keys match without their Group.
 	InUse map[state.Key]string
+	// Owners lists the other sets whose inventory lists a Prefect object
+	// (a pool's default queue with its pool), sorted; nil means none. Such
+	// an object is shown as theirs, --adopt moves it to this set, and
+	// --prune never deletes it. (Kubernetes objects name their set in
+	// their labels.)
+	Owners func(state.Key) []string
 }
 
 // Compute returns the changes that make live match desired.
@@ -83,14 +89,62 @@ type computer struct {
 	changes       []Change
 	replaced      map[string]bool // pools deleted and created again
 	created       map[string]bool
-	kept          map[string]bool // owned pools that left the file but stay, held by queues of others
+	// kept holds the owned pools that left the file but stay: held by
+	// queues of others, or managed by other sets too.
+	kept map[string]bool
 }
 
 func (c *computer) add(ch Change) { c.changes = append(c.changes, ch) }
 
+// others names the other sets that manage a live object: those whose
+// inventory lists a pool or queue, the set a Kubernetes object is
+// labelled with.
+func (c *computer) others(key state.Key) []string {
+	if key.System == state.Kubernetes {
+		if l, ok := c.live.Objects[key]; ok {
+			if o := otherSet(l); o != "" && o != c.opts.Set {
+				return []string{o}
+			}
+		}
+		return nil
+	}
+	if c.opts.Owners == nil {
+		return nil
+	}
+	var out []string
+	for _, o := range c.opts.Owners(key) {
+		if o != c.opts.Set {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// claim notes, on the change of a declared object that exists and that the
+// set owns or adopts, the other sets that manage it too: with --adopt,
+// applying takes it from them (Take); without, the plan shows it.
+func (c *computer) claim(ch Change) Change {
+	ch.OtherSets = c.others(ch.Key)
+	ch.Take = c.opts.Adopt && len(ch.OtherSets) > 0
+	return ch
+}
+
 // leftover reports a live object that is no longer declared.
 func (c *computer) leftover(key state.Key, fingerprint string) {
 	if !c.owned(key) {
+		return
+	}
+	if others := c.others(key); len(others) > 0 {
+		// Another set's inventory lists it too (written before ownership
+		// was exclusive): deleting it would delete what that set
+		// declares. The set lets go of it instead.
+		then := "--prune drops it from"
+		if c.opts.Prune {
+			then = "applying drops it from"
+		}
+		c.add(Change{Key: key, Action: Orphan, Fingerprint: fingerprint, Kept: true, OtherSets: others, Release: c.opts.Prune,
+			Reason: fmt.Sprintf("kept, even with --prune: %s manages it too; %s set %q's inventory and leaves it to %s",
+				SetNames(others), then, c.opts.Set, SetNames(others))})
 		return
 	}
 	if c.opts.Prune {
@@ -116,51 +170,66 @@ func (c *computer) pools() {
 		if d.Type != l.Type {
 			fields := []FieldChange{{Path: "type", Old: l.Type, New: d.Type, HasOld: true, HasNew: true}}
 			if unowned && !c.opts.Adopt {
-				c.add(c.unmanaged(Change{Key: key, Pool: d, Fields: fields, Fingerprint: l.Updated}, ""))
+				c.add(c.unmanaged(Change{Key: key, Pool: d, Fields: fields, Fingerprint: l.Updated}, c.others(key)))
 				continue
 			}
 			c.replaced[name] = true
-			c.add(Change{Key: key, Action: Replace, Pool: d, Unowned: unowned, Fingerprint: l.Updated, Fields: fields,
-				Reason: fmt.Sprintf("the type of a work pool cannot change (%s → %s): the pool is deleted and created again, with its queues", l.Type, d.Type)})
+			c.add(c.claim(Change{Key: key, Action: Replace, Pool: d, Unowned: unowned, Fingerprint: l.Updated, Fields: fields,
+				Reason: fmt.Sprintf("the type of a work pool cannot change (%s → %s): the pool is deleted and created again, with its queues", l.Type, d.Type)}))
 			continue
 		}
 		fields, patch := diffPool(d, l)
 		if unowned && !c.opts.Adopt {
-			c.add(c.unmanaged(Change{Key: key, Pool: d, Fields: fields, Fingerprint: l.Updated}, ""))
+			c.add(c.unmanaged(Change{Key: key, Pool: d, Fields: fields, Fingerprint: l.Updated}, c.others(key)))
 			continue
 		}
 		action := Update
 		if len(fields) == 0 {
 			action = NoOp
 		}
-		c.add(Change{Key: key, Action: action, Pool: d, Fields: fields, Patch: patch, Unowned: unowned, Fingerprint: l.Updated})
+		c.add(c.claim(Change{Key: key, Action: action, Pool: d, Fields: fields, Patch: patch, Unowned: unowned, Fingerprint: l.Updated}))
 	}
 	for _, name := range sortedPools(c.live) {
 		if _, ok := c.desired.Pools[name]; ok {
 			continue
 		}
 		key := state.PoolKey(name)
-		if held := c.foreignQueues(name); len(held) > 0 && c.owned(key) {
+		if c.owned(key) && len(c.others(key)) > 0 {
+			// Other sets manage it too: kept (see leftover), and the
+			// set's own queues in it are planned one by one.
+			c.kept[name] = true
+		} else if held := c.heldQueues(name); held != "" && c.owned(key) {
 			// Deleting the pool would delete queues the set does not own.
 			c.kept[name] = true
 			c.add(Change{Key: key, Action: Orphan, Fingerprint: c.live.Pools[name].Updated, Kept: true,
-				Reason: fmt.Sprintf("kept, even with --prune: it holds queues set %q does not own (%s), which deleting the pool would delete", c.opts.Set, strings.Join(held, ", "))})
+				Reason: "kept, even with --prune: it holds " + held + ", which deleting the pool would delete"})
 			continue
 		}
 		c.leftover(key, c.live.Pools[name].Updated)
 	}
 }
 
-// foreignQueues names the queues of a live pool that the set does not own,
-// its default queue aside.
-func (c *computer) foreignQueues(pool string) []string {
-	var out []string
+// heldQueues describes the queues of a live pool that the set does not
+// own (its default queue aside) or that other sets' inventories list too;
+// "" when there are none.
+func (c *computer) heldQueues(pool string) string {
+	var foreign, shared []string
 	for _, q := range c.liveQueues[pool] {
-		if q.Name != DefaultQueue && !c.owned(state.QueueKey(pool, q.Name)) {
-			out = append(out, fmt.Sprintf("%q", q.Name))
+		key := state.QueueKey(pool, q.Name)
+		if others := c.others(key); len(others) > 0 {
+			shared = append(shared, fmt.Sprintf("%q (%s)", q.Name, SetNames(others)))
+		} else if q.Name != DefaultQueue && !c.owned(key) {
+			foreign = append(foreign, fmt.Sprintf("%q", q.Name))
 		}
 	}
-	return out
+	var parts []string
+	if len(foreign) > 0 {
+		parts = append(parts, fmt.Sprintf("queues set %q does not own (%s)", c.opts.Set, strings.Join(foreign, ", ")))
+	}
+	if len(shared) > 0 {
+		parts = append(parts, fmt.Sprintf("queues other sets' inventories list (%s)", strings.Join(shared, ", ")))
+	}
+	return strings.Join(parts, " and ")
 }
 
 func (c *computer) queues() {
@@ -178,19 +247,19 @@ func (c *computer) queues() {
 			// A queue inside a pool the set leaves alone is not created
 			// either: the pool's owner decides what runs in it.
 			c.add(Change{Key: key, Action: Unmanaged, Queue: d, Fields: queueFields(d), Unowned: true,
-				Reason: fmt.Sprintf("not created: its work pool %q is not managed by set %q; --adopt takes the pool over and creates it", d.Pool, c.opts.Set)})
+				Reason: fmt.Sprintf("not created: its work pool %q is %s; --adopt takes the pool over and creates it", d.Pool, c.managedBy(c.others(state.PoolKey(d.Pool))))})
 		case fresh || !ok:
 			c.add(Change{Key: key, Action: Create, Queue: d, Fields: queueFields(d)})
 		case !c.owned(key) && !c.opts.Adopt:
 			fields, _ := diffQueue(d, l)
-			c.add(c.unmanaged(Change{Key: key, Queue: d, Fields: fields, Fingerprint: l.Updated}, ""))
+			c.add(c.unmanaged(Change{Key: key, Queue: d, Fields: fields, Fingerprint: l.Updated}, c.others(key)))
 		default:
 			fields, patch := diffQueue(d, l)
 			action := Update
 			if len(fields) == 0 {
 				action = NoOp
 			}
-			c.add(Change{Key: key, Action: action, Queue: d, Fields: fields, Patch: patch, Unowned: !c.owned(key), Fingerprint: l.Updated})
+			c.add(c.claim(Change{Key: key, Action: action, Queue: d, Fields: fields, Patch: patch, Unowned: !c.owned(key), Fingerprint: l.Updated}))
 		}
 	}
 	for _, key := range sortedQueues(c.live) {
@@ -239,7 +308,7 @@ func (c *computer) objects() {
 			// The ownership labels are what adopting adds; the rest is
 			// what differs.
 			fields := diffObjects(key, withoutOwnership(want), withoutOwnership(l))
-			c.add(c.unmanaged(Change{Key: key, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion()}, otherSet(l)))
+			c.add(c.unmanaged(Change{Key: key, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion()}, c.others(key)))
 			continue
 		}
 		fields := diffObjects(key, want, l)
@@ -247,7 +316,7 @@ func (c *computer) objects() {
 		if len(fields) == 0 {
 			action = NoOp
 		}
-		c.add(Change{Key: key, Action: action, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key)})
+		c.add(c.claim(Change{Key: key, Action: action, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key)}))
 	}
 	var gone []state.Key
 	for k := range c.live.Objects {
@@ -336,11 +405,11 @@ func (c *computer) replace(ch Change, l *unstructured.Unstructured) {
 	ch.Fingerprint, ch.Unowned = l.GetResourceVersion(), !c.owned(ch.Key)
 	if ch.Unowned && !c.opts.Adopt {
 		ch.Terminating = false
-		c.add(c.unmanaged(ch, otherSet(l)))
+		c.add(c.unmanaged(ch, c.others(ch.Key)))
 		return
 	}
 	ch.Action = Replace
-	c.add(ch)
+	c.add(c.claim(ch))
 }
 
 func sortedPools(s *state.State) []string {

@@ -59,6 +59,21 @@ type Change struct {
 	// says why (a pool that holds queues the set does not own, an object
 	// the file still uses).
 	Kept bool `json:"kept,omitempty"`
+	// OtherSets names the other sets that manage the object: those whose
+	// inventory lists the pool or queue, or the set a Kubernetes object's
+	// labels name. On an unmanaged change they own it; on a change with
+	// Take, applying takes it from them; on any other change, they list it
+	// too (both inventories were written before ownership was exclusive),
+	// and --adopt would take it.
+	OtherSets []string `json:"otherSets,omitempty"`
+	// Take marks a change, under --adopt, that takes the object from
+	// OtherSets: a pool or queue leaves their inventories (a pool with its
+	// default queue), a Kubernetes object is labelled with this set.
+	Take bool `json:"take,omitempty"`
+	// Release marks a kept orphan, under --prune, that other sets manage
+	// too: applying drops it from this set's inventory and leaves it to
+	// them, deleting nothing.
+	Release bool `json:"release,omitempty"`
 	// Implicit marks a default queue of a pool being created: the server
 	// creates it with the pool, so applying updates its fields.
 	Implicit bool `json:"implicit,omitempty"`
@@ -94,7 +109,8 @@ type Plan struct {
 }
 
 // Summary counts changes by action. Adopt counts the changes that take an
-// existing object over (--adopt), whatever their action; Kept counts the
+// existing object over (--adopt), whatever their action, and those that
+// take one from other sets that manage it too; Kept counts the
 // orphans that --prune keeps too (they are among Orphan).
 type Summary struct {
 	Create, Update, Replace, Delete, Orphan, Unmanaged, NoOp, Adopt, Kept int
@@ -123,18 +139,26 @@ func (p *Plan) Summary() Summary {
 		case NoOp:
 			s.NoOp++
 		}
-		if c.Adopted() {
+		if c.Adopted() || c.Take {
 			s.Adopt++
 		}
 	}
 	return s
 }
 
-// Writes reports whether applying the plan writes anything: a change, or
-// the ownership of an adopted object.
+// Writes reports whether applying the plan writes anything: a change, the
+// ownership of an adopted object, or an orphan the set lets go of.
 func (p *Plan) Writes() bool {
 	s := p.Summary()
-	return s.Create+s.Update+s.Replace+s.Delete+s.Adopt > 0
+	if s.Create+s.Update+s.Replace+s.Delete+s.Adopt > 0 {
+		return true
+	}
+	for _, c := range p.Changes {
+		if c.Release {
+			return true
+		}
+	}
+	return false
 }
 
 // HasChanges reports whether the live state differs from the file: the

@@ -38,6 +38,11 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 		if c.Reason != "" && !reasonShown {
 			note += ": " + c.Reason
 		}
+		if len(c.OtherSets) > 0 {
+			if o := ownership(c, p.Set); o != "" {
+				note += "; " + o
+			}
+		}
 		rows = append(rows, fmt.Sprintf("| `%s` | %s | %s |\n", sym, escapeCell(Object(c.Key)), escapeCell(note)))
 		if len(c.Fields) > 0 && c.Action != plan.Orphan {
 			detailed = append(detailed, detail{sym, c})

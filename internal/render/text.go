@@ -51,8 +51,32 @@ var symbols = map[plan.Action]struct{ sym, color, verb string }{
 var adoptSymbol = struct{ sym, color, verb string }{"=", green, "will be taken over"}
 
 // shown reports whether a change appears in a rendered plan: everything
-// but no-ops, except the no-ops that adopt an object.
-func shown(c plan.Change) bool { return c.Action != plan.NoOp || c.Adopted() }
+// but no-ops, except the no-ops that adopt an object or that other sets
+// manage too.
+func shown(c plan.Change) bool {
+	return c.Action != plan.NoOp || c.Adopted() || len(c.OtherSets) > 0
+}
+
+// ownership is the note on a declared object's ownership, "" when there is
+// nothing to say: what applying does to an object another set manages, or
+// that the set takes over.
+func ownership(c plan.Change, set string) string {
+	if c.Action == plan.Unmanaged || c.Action == plan.Orphan {
+		return "" // the reason says it
+	}
+	others := plan.SetNames(c.OtherSets)
+	switch {
+	case c.Take && c.Unowned:
+		return fmt.Sprintf("managed by %s until now: applying moves it to set %q, and %s no longer manages it", others, set, others)
+	case c.Take:
+		return fmt.Sprintf("%s manages it too: applying takes it from %s, and set %q alone manages it", others, others, set)
+	case len(c.OtherSets) > 0:
+		return fmt.Sprintf("%s manages it too (both inventories list it): sync --adopt takes it from %s, so that set %q alone manages it", others, others, set)
+	case c.Adopted() && c.Action != plan.NoOp:
+		return fmt.Sprintf("exists but was not created by set %q; applying takes it over", set)
+	}
+	return ""
+}
 
 // headline is a change's symbol, colour and verb, and whether its reason
 // is already in the verb.
@@ -61,8 +85,10 @@ func headline(c plan.Change, set string) (sym, color, verb string, reasonShown b
 	switch {
 	case c.Action == plan.Unmanaged:
 		return s.sym, s.color, c.Reason, true
-	case c.Action == plan.NoOp && c.Adopted():
+	case c.Action == plan.NoOp && (c.Adopted() || c.Take):
 		return adoptSymbol.sym, adoptSymbol.color, fmt.Sprintf("exists and matches the file; set %q takes it over", set), false
+	case c.Action == plan.NoOp && len(c.OtherSets) > 0:
+		return symbols[plan.Unmanaged].sym, symbols[plan.Unmanaged].color, "exists and matches the file", false
 	case c.Implicit:
 		return s.sym, s.color, "will be created with its pool", false
 	}
@@ -84,8 +110,8 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 		if c.Reason != "" && !reasonShown {
 			fmt.Fprintln(w, st.paint(dim, "    # "+c.Reason))
 		}
-		if c.Adopted() && c.Action != plan.NoOp {
-			fmt.Fprintln(w, st.paint(dim, fmt.Sprintf("    # exists but was not created by set %q; applying takes it over", p.Set)))
+		if note := ownership(c, p.Set); note != "" {
+			fmt.Fprintln(w, st.paint(dim, "    # "+note))
 		}
 		if c.Action == plan.Orphan {
 			continue
