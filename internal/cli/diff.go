@@ -25,8 +25,17 @@ func newDiffCmd(ios *IOStreams, env *Env) *cobra.Command {
 the plan: what would be created, updated, replaced or deleted, field by field.
 Nothing is changed. Secret values are never printed.
 
+Kubernetes objects are compared with what the API server would store, by a
+server-side apply dry run. A field that another field manager owns with a
+value other than the file's (someone ran kubectl edit) is a conflict: the
+plan names the object, the manager and the fields, and sync fails on that
+object until --force-conflicts takes them over. With --force-conflicts,
+diff plans as sync --force-conflicts would: the fields are shown as taken
+over.
+
 Exit status: 0 when the live state matches the file, 2 when there are
-changes, 1 on error. A pipeline can branch on it:
+changes (a conflict is one: sync cannot make it without --force-conflicts),
+1 on error. A pipeline can branch on it:
 
   prefect-apply diff -f pools.yaml; case $? in 0) ;; 2) echo drift ;; *) exit 1 ;; esac
 
@@ -52,6 +61,7 @@ it was computed against. It holds no secret value (docs/plan-json.md).`,
 	opts.register(cmd.Flags(), "diff")
 	completeValues(cmd, "output", "text", "json", "markdown")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "also save the plan to `FILE`, for sync --plan")
+	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "plan as sync --force-conflicts would: Kubernetes fields another field manager owns are shown as taken over, not as conflicts")
 	return cmd
 }
 

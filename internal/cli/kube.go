@@ -25,12 +25,11 @@ func usesKubernetes(f *config.File) bool {
 }
 
 // kubeRead is what readKubernetes found: the set's live objects and the
-// declared ones that exist, and the dry-run predictions of the latter.
+// declared ones that exist, and what the dry runs of the latter say.
 type kubeRead struct {
-	client    KubeClient
-	objects   map[state.Key]*unstructured.Unstructured
-	predicted map[state.Key]*unstructured.Unstructured
-	immutable map[state.Key]state.Immutable
+	client  KubeClient
+	objects map[state.Key]*unstructured.Unstructured
+	dryRun  *kube.DryRun
 }
 
 // readKubernetes reads the set's live objects and the declared objects that
@@ -67,14 +66,14 @@ func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags,
 			existing = append(existing, d)
 		}
 	}
-	predicted, immutable, err := kc.Predict(ctx, existing, want.SecretData)
+	dry, err := kc.Predict(ctx, existing, want.SecretData)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkExternal(ctx, kc, file); err != nil {
 		return nil, err
 	}
-	return &kubeRead{client: kc, objects: objs, predicted: predicted, immutable: immutable}, nil
+	return &kubeRead{client: kc, objects: objs, dryRun: dry}, nil
 }
 
 // addTo puts the objects read into live and tells the planner which of
@@ -91,8 +90,9 @@ func (r *kubeRead) addTo(live *state.State, set string, opts *plan.Options) {
 		}
 		return owned(k)
 	}
-	opts.Predicted = r.predicted
-	opts.Immutable = r.immutable
+	opts.Predicted = r.dryRun.Predicted
+	opts.Immutable = r.dryRun.Immutable
+	opts.Conflicts = r.dryRun.Conflicts
 }
 
 // checkExternal checks what validate could only take on trust: the objects

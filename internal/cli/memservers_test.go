@@ -320,16 +320,16 @@ func (k *memKube) ReadLive(_ context.Context, _ string, declared []state.Key, na
 
 // Predict says the server would store the declared object as the live one
 // is, so an applied object is in sync.
-func (k *memKube) Predict(_ context.Context, objs []*unstructured.Unstructured, _ map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, map[state.Key]state.Immutable, error) {
+func (k *memKube) Predict(_ context.Context, objs []*unstructured.Unstructured, _ map[state.Key]map[string][]byte) (*kube.DryRun, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := map[state.Key]*unstructured.Unstructured{}
+	out := &kube.DryRun{Predicted: map[state.Key]*unstructured.Unstructured{}}
 	for _, o := range objs {
 		if live, ok := k.objects[keyOf(o)]; ok {
-			out[keyOf(o)] = live.DeepCopy()
+			out.Predicted[keyOf(o)] = live.DeepCopy()
 		}
 	}
-	return out, nil, nil
+	return out, nil
 }
 
 func (k *memKube) Get(_ context.Context, key state.Key) (*unstructured.Unstructured, bool, error) {

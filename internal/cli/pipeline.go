@@ -30,7 +30,7 @@ type KubeClient interface {
 	// ReadLive lists namespaced kinds in namespaces, or across the cluster
 	// when it is nil.
 	ReadLive(ctx context.Context, set string, declared []state.Key, namespaces []string) (map[state.Key]*unstructured.Unstructured, error)
-	Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, map[state.Key]state.Immutable, error)
+	Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (*kube.DryRun, error)
 	Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error)
 	Stats() map[string]int
 }
@@ -246,7 +246,7 @@ func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*
 	if noKubeconfig {
 		fmt.Fprintf(ios.ErrOut, "Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set %q may own are not pruned (--skip-kubernetes says that is intended)\n", file.Set)
 	}
-	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns, InUse: inUse(file), Owners: all.OwnersOf}
+	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns, InUse: inUse(file), Owners: all.OwnersOf, ForceConflicts: f.ForceConflicts}
 	out := &planned{file: file, desired: want, client: client, inventory: inv, inventories: all}
 	if kr != nil {
 		kr.addTo(live, file.Set, &opts)

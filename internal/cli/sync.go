@@ -62,7 +62,8 @@ set's inventory (a Kubernetes object is labelled again). --prune never
 deletes a pool or queue another set's inventory lists too: the set lets go
 of it instead. A Kubernetes field that
 another field manager set to a different value is a conflict, as always,
-until --force-conflicts. prefect-apply export
+until --force-conflicts: the plan names the manager and the fields, and
+applying that object fails (the others go on). prefect-apply export
 writes a file for an existing setup; sync --adopt then adopts it.
 
 When a change fails, the changes that depend on it are skipped and the rest

@@ -146,23 +146,44 @@ func (c *Client) delete(ctx context.Context, key state.Key, uid types.UID) error
 	return nil
 }
 
+// DryRun is what the server-side apply dry runs of the declared objects
+// say.
+type DryRun struct {
+	// Predicted is what the server would store for each object it accepts.
+	Predicted map[state.Key]*unstructured.Unstructured
+	// Immutable holds the objects the server refuses to change in place (a
+	// Secret's type, a binding's roleRef, the data of an immutable
+	// ConfigMap): they are to be replaced.
+	Immutable map[state.Key]state.Immutable
+	// Conflicts holds, for each object some of whose fields another field
+	// manager owns with other values, who owns what: applying fails on
+	// them unless it forces. Its prediction is the forced outcome, what
+	// sync --force-conflicts would store.
+	Conflicts map[state.Key][]state.Conflict
+}
+
 // Predict asks the server what it would store for each object, by a
 // server-side apply dry run (as kubectl diff --server-side does), so that
-// defaulting and admission are the server's. Conflicts are forced in the
-// dry run: the prediction shows the outcome, and sync reports the conflict.
-// An object the server refuses to change in place (a Secret's type, a
-// binding's roleRef, the data of an immutable ConfigMap) is not an error:
-// it is returned in the second map, to be replaced.
-func (c *Client) Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (map[state.Key]*unstructured.Unstructured, map[state.Key]state.Immutable, error) {
-	out := map[state.Key]*unstructured.Unstructured{}
-	immutable := map[state.Key]state.Immutable{}
+// defaulting and admission are the server's. The dry run does not force:
+// a conflict with another field manager is recorded in DryRun.Conflicts,
+// and a second, forced, dry run then predicts what taking the fields over
+// would store (sync --force-conflicts). An object the server refuses to
+// change in place is not an error: it is recorded in DryRun.Immutable, to
+// be replaced.
+func (c *Client) Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (*DryRun, error) {
+	out := &DryRun{Predicted: map[state.Key]*unstructured.Unstructured{}, Immutable: map[state.Key]state.Immutable{},
+		Conflicts: map[state.Key][]state.Conflict{}}
 	var mu sync.Mutex
 	err := forEach(ctx, len(objs), func(ctx context.Context, i int) error {
 		key := state.ObjectKey(objs[i])
-		got, err := c.patch(ctx, objs[i], data[key], true, true)
+		got, err := c.patch(ctx, objs[i], data[key], true, false)
+		conflicts, conflicted := conflictsOf(err)
+		if conflicted {
+			got, err = c.patch(ctx, objs[i], data[key], true, true)
+		}
 		if im, ok := immutableFields(key, err); ok {
 			mu.Lock()
-			immutable[key] = im
+			out.Immutable[key] = im
 			mu.Unlock()
 			return nil
 		}
@@ -170,11 +191,14 @@ func (c *Client) Predict(ctx context.Context, objs []*unstructured.Unstructured,
 			return fmt.Errorf("dry-run applying %s: %w", key, c.explain(err))
 		}
 		mu.Lock()
-		out[key] = got
+		out.Predicted[key] = got
+		if conflicted {
+			out.Conflicts[key] = conflicts
+		}
 		mu.Unlock()
 		return nil
 	})
-	return out, immutable, err
+	return out, err
 }
 
 // immutableFields reports whether err is the server refusing to change

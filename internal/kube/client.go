@@ -252,17 +252,8 @@ var ErrConflict = errors.New("apply conflict")
 
 // explain names the fields and managers of an apply conflict.
 func explain(err error) error {
-	se, ok := err.(apierrors.APIStatus)
-	if !ok {
-		return err
-	}
-	st := se.Status()
-	if st.Reason == metav1.StatusReasonConflict && st.Details != nil && len(st.Details.Causes) > 0 {
-		var fields []string
-		for _, c := range st.Details.Causes {
-			fields = append(fields, c.Message)
-		}
-		return fmt.Errorf("%w: %s\n    hint: change them back, or take them over with --force-conflicts", ErrConflict, strings.Join(fields, "; "))
+	if cs, ok := conflictsOf(err); ok {
+		return conflictError(cs)
 	}
 	return err
 }

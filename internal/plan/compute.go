@@ -40,6 +40,13 @@ type Options struct {
 	// own, without recreating them. Without it they are Unmanaged: reported
 	// with their differences, never written.
 	Adopt bool
+	// Conflicts holds, for declared Kubernetes objects that exist, the
+	// fields other field managers own with values other than the file's
+	// (the dry run without forcing); Predicted then holds the forced
+	// outcome. ForceConflicts says sync will take them over
+	// (--force-conflicts); without it, applying such an object fails.
+	Conflicts      map[state.Key][]state.Conflict
+	ForceConflicts bool
 	// InUse names the Kubernetes objects the file uses without declaring
 	// them (listed under kubernetes.external, or used by a pool's jobs),
 	// each with why. The set may own one (it declared it before): it is
@@ -74,7 +81,7 @@ func Compute(desired, live *state.State, opts Options) (*Plan, error) {
 	c.objects()
 	c.pools()
 	c.queues()
-	p := &Plan{Version: FormatVersion, Set: opts.Set, Changes: c.changes}
+	p := &Plan{Version: FormatVersion, Set: opts.Set, Changes: c.changes, ForceConflicts: opts.ForceConflicts}
 	order(p.Changes)
 	c.settlePriorities(p.Changes)
 	c.dependencies(p.Changes)
@@ -312,11 +319,12 @@ func (c *computer) objects() {
 			continue
 		}
 		fields := diffObjects(key, want, l)
+		conflicts := c.opts.Conflicts[key]
 		action := Update
-		if len(fields) == 0 {
+		if len(fields) == 0 && len(conflicts) == 0 {
 			action = NoOp
 		}
-		c.add(c.claim(Change{Key: key, Action: action, Object: d, Fields: fields, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key)}))
+		c.add(c.claim(Change{Key: key, Action: action, Object: d, Fields: fields, Conflicts: conflicts, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key)}))
 	}
 	var gone []state.Key
 	for k := range c.live.Objects {

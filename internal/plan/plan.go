@@ -85,6 +85,11 @@ type Change struct {
 	// deleted: it deletes nothing that was not going already, so it needs
 	// no --allow-replace; applying it waits for the object to be gone.
 	Terminating bool `json:"terminating,omitempty"`
+	// Conflicts lists the fields of a Kubernetes object that other field
+	// managers own with values other than the file's, by manager: applying
+	// fails on them unless the plan forces (Plan.ForceConflicts), which
+	// takes them over. Fields shows the forced outcome.
+	Conflicts []state.Conflict `json:"conflicts,omitempty"`
 	// Fingerprint identifies the live object the change was computed
 	// against (Prefect `updated`, Kubernetes resourceVersion).
 	Fingerprint string `json:"fingerprint,omitempty"`
@@ -103,9 +108,13 @@ type Change struct {
 
 // Plan is every change, in apply order.
 type Plan struct {
-	Version int      `json:"version"`
-	Set     string   `json:"set"`
-	Changes []Change `json:"changes"`
+	Version int    `json:"version"`
+	Set     string `json:"set"`
+	// ForceConflicts says applying takes over the fields other field
+	// managers own (--force-conflicts): the changes' Conflicts do not
+	// stop it.
+	ForceConflicts bool     `json:"forceConflicts,omitempty"`
+	Changes        []Change `json:"changes"`
 }
 
 // Summary counts changes by action. Adopt counts the changes that take an
@@ -114,6 +123,8 @@ type Plan struct {
 // orphans that --prune keeps too (they are among Orphan).
 type Summary struct {
 	Create, Update, Replace, Delete, Orphan, Unmanaged, NoOp, Adopt, Kept int
+	// Conflicts counts the changes with fields other field managers own.
+	Conflicts int
 }
 
 // Summary counts the plan's changes.
@@ -141,6 +152,9 @@ func (p *Plan) Summary() Summary {
 		}
 		if c.Adopted() || c.Take {
 			s.Adopt++
+		}
+		if len(c.Conflicts) > 0 {
+			s.Conflicts++
 		}
 	}
 	return s

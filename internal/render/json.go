@@ -13,10 +13,13 @@ import (
 // PlanDocument is the JSON form of a plan (`--output json`). Its version
 // field changes only when a field changes meaning or goes away.
 type PlanDocument struct {
-	Version int           `json:"version"`
-	Set     string        `json:"set"`
-	Summary SummaryJSON   `json:"summary"`
-	Changes []plan.Change `json:"changes"`
+	Version int    `json:"version"`
+	Set     string `json:"set"`
+	// ForceConflicts says the plan was made with --force-conflicts: the
+	// changes' conflicts are fields sync takes over, not failures.
+	ForceConflicts bool          `json:"forceConflicts"`
+	Summary        SummaryJSON   `json:"summary"`
+	Changes        []plan.Change `json:"changes"`
 }
 
 // SummaryJSON counts changes by action.
@@ -30,8 +33,11 @@ type SummaryJSON struct {
 	// Unmanaged counts declared objects that exist but that the set does
 	// not own (left alone without --adopt); Adopt the changes that take an
 	// object over (with --adopt).
-	Unmanaged int  `json:"unmanaged"`
-	Adopt     int  `json:"adopt"`
+	Unmanaged int `json:"unmanaged"`
+	Adopt     int `json:"adopt"`
+	// Conflicts counts the changes with fields other field managers own
+	// (changes[].conflicts).
+	Conflicts int  `json:"conflicts"`
 	Changes   bool `json:"changes"`
 }
 
@@ -43,9 +49,9 @@ type SummaryJSON struct {
 func JSON(w io.Writer, p *plan.Plan) error {
 	s := p.Summary()
 	doc := PlanDocument{
-		Version: p.Version, Set: p.Set,
+		Version: p.Version, Set: p.Set, ForceConflicts: p.ForceConflicts,
 		Summary: SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
-			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Changes: p.HasChanges()},
+			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Conflicts: s.Conflicts, Changes: p.HasChanges()},
 		Changes: []plan.Change{},
 	}
 	// The document without its changes ends with them, empty; they are

@@ -121,16 +121,16 @@ func TestJSONDocumentShape(t *testing.T) {
 	if err := json.Unmarshal(a.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"version", "set", "summary", "changes"} {
+	for _, k := range []string{"version", "set", "forceConflicts", "summary", "changes"} {
 		if _, ok := doc[k]; !ok {
 			t.Errorf("document lacks %q", k)
 		}
 	}
-	if len(doc) != 4 {
+	if len(doc) != 5 {
 		t.Errorf("document has fields %v", keysOf(doc))
 	}
 	summary := doc["summary"].(map[string]any)
-	for _, k := range []string{"create", "update", "replace", "delete", "orphan", "noop", "unmanaged", "adopt", "changes"} {
+	for _, k := range []string{"create", "update", "replace", "delete", "orphan", "noop", "unmanaged", "adopt", "conflicts", "changes"} {
 		if _, ok := summary[k]; !ok {
 			t.Errorf("summary lacks %q", k)
 		}

@@ -22,7 +22,7 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 		_, err := io.WriteString(w, head.String())
 		return err
 	}
-	fmt.Fprintf(&head, "**%s**\n\n", strings.TrimPrefix(SummaryLine(p.Summary()), "Plan: "))
+	fmt.Fprintf(&head, "**%s**\n\n", strings.TrimPrefix(PlanSummaryLine(p), "Plan: "))
 	head.WriteString("| | Object | Change |\n|---|---|---|\n")
 	var rows []string
 	type detail struct {
@@ -42,6 +42,9 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 			if o := ownership(c, p.Set); o != "" {
 				note += "; " + o
 			}
+		}
+		if len(c.Conflicts) > 0 && c.Action != plan.Orphan {
+			note += "; " + pick(p.ForceConflicts, "", "**") + ConflictNote(c, p.ForceConflicts) + pick(p.ForceConflicts, "", "**")
 		}
 		rows = append(rows, fmt.Sprintf("| `%s` | %s | %s |\n", sym, escapeCell(Object(c.Key)), escapeCell(note)))
 		if len(c.Fields) > 0 && c.Action != plan.Orphan {

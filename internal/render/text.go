@@ -116,6 +116,13 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 		if c.Action == plan.Orphan {
 			continue
 		}
+		if len(c.Conflicts) > 0 {
+			if p.ForceConflicts {
+				fmt.Fprintln(w, st.paint(dim, "    # "+ConflictNote(c, true)))
+			} else {
+				fmt.Fprintln(w, st.paint(red, "    ! "+ConflictNote(c, false)))
+			}
+		}
 		for _, f := range c.Fields {
 			fmt.Fprintln(w, "    "+fieldLine(f, st))
 		}
@@ -125,14 +132,44 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 		return nil
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, st.paint(bold, SummaryLine(p.Summary())))
+	fmt.Fprintln(w, st.paint(bold, PlanSummaryLine(p)))
 	return nil
+}
+
+// ConflictNote says which fields of a change other field managers own and
+// what that means for sync: it fails on the object, or, forced
+// (--force-conflicts), takes them over.
+func ConflictNote(c plan.Change, forced bool) string {
+	value, it := "a value", "it"
+	if state.ConflictFields(c.Conflicts) > 1 {
+		value, it = "values", "them"
+	}
+	note := fmt.Sprintf("conflict: %s, with %s other than the file's", state.DescribeConflicts(c.Conflicts), value)
+	if forced {
+		return note + "; --force-conflicts takes " + it + " over"
+	}
+	return note + "; sync fails on this object unless run with --force-conflicts, which takes " + it + " over (or change " + it + " back)"
 }
 
 // SummaryLine is "Plan: N to create, M to update, R to replace, K to delete."
 // with the orphans, if any, after it.
 func SummaryLine(s plan.Summary) string {
+	return summaryLine(s, false)
+}
+
+// PlanSummaryLine is the SummaryLine of a plan, with its conflicts.
+func PlanSummaryLine(p *plan.Plan) string {
+	return summaryLine(p.Summary(), p.ForceConflicts)
+}
+
+func summaryLine(s plan.Summary, forced bool) string {
 	line := fmt.Sprintf("Plan: %d to create, %d to update, %d to replace, %d to delete.", s.Create, s.Update, s.Replace, s.Delete)
+	switch {
+	case s.Conflicts > 0 && forced:
+		line += fmt.Sprintf(" %d with fields another field manager owns, taken over (--force-conflicts).", s.Conflicts)
+	case s.Conflicts > 0:
+		line += fmt.Sprintf(" %d with fields another field manager owns: sync fails on %s without --force-conflicts.", s.Conflicts, pick(s.Conflicts == 1, "it", "them"))
+	}
 	if s.Adopt > 0 {
 		line += fmt.Sprintf(" %d to take over (--adopt).", s.Adopt)
 	}
@@ -280,4 +317,11 @@ func keysOf(m map[string]any) []string {
 	}
 	sortStrings(out)
 	return out
+}
+
+func pick(cond bool, a, b string) string {
+	if cond {
+		return a
+	}
+	return b
 }

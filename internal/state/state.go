@@ -187,3 +187,32 @@ type Immutable struct {
 	Fields   []string
 	Messages []string
 }
+
+// Conflict names the fields of a Kubernetes object that another field
+// manager owns with values other than the file's: server-side apply
+// refuses to change them until --force-conflicts takes them over. Fields
+// are the server's paths without the leading dot ("subjects",
+// "data.auth-string"); never values.
+type Conflict struct {
+	Manager string   `json:"manager"`
+	Fields  []string `json:"fields"`
+}
+
+// DescribeConflicts says who owns what, for messages:
+// `field manager "kubectl-edit" owns subjects; field manager "x" owns a, b`.
+func DescribeConflicts(cs []Conflict) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		parts = append(parts, fmt.Sprintf("field manager %q owns %s", c.Manager, strings.Join(c.Fields, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ConflictFields counts the fields of conflicts.
+func ConflictFields(cs []Conflict) int {
+	n := 0
+	for _, c := range cs {
+		n += len(c.Fields)
+	}
+	return n
+}

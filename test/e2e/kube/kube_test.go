@@ -224,6 +224,76 @@ func TestConflictWithAnotherFieldManager(t *testing.T) {
 	e.MustRun(0, "diff", "-f", f)
 }
 
+// A field another manager took (kubectl edit adding a subject) is a
+// conflict in the plan, on its object, with the manager and the field: diff
+// exits 2 and says sync needs --force-conflicts; diff --force-conflicts
+// plans the takeover; sync fails on that object naming the field, applies
+// the unrelated pool change, and converges with --force-conflicts.
+func TestConflictIsInThePlan(t *testing.T) {
+	e := setup(t)
+	e.MustRun(0, "sync", "-f", e.Example("pools.yaml"), "--yes")
+	ctx := e.ctx()
+	patch := []byte(`{"subjects":[{"kind":"ServiceAccount","name":"prefect-worker","namespace":"prefect"},{"kind":"User","name":"mallory","apiGroup":"rbac.authorization.k8s.io"}]}`)
+	if _, err := e.clientset.RbacV1().ClusterRoleBindings().Patch(ctx, "prefect-worker-binding", types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+	f := e.Example("pools.yaml", "concurrencyLimit: 4", "concurrencyLimit: 5")
+
+	out := e.MustRun(2, "diff", "-f", f)
+	for _, want := range []string{
+		`~ ClusterRoleBinding "prefect-worker-binding" will be updated`,
+		`! conflict: field manager "kubectl-edit" owns subjects, with a value other than the file's; sync fails on this object unless run with --force-conflicts`,
+		`- subjects[1]: {"apiGroup":"rbac.authorization.k8s.io","kind":"User","name":"mallory"}`,
+		"1 with fields another field manager owns: sync fails on it without --force-conflicts.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+	var doc struct {
+		ForceConflicts bool
+		Summary        struct{ Conflicts int }
+		Changes        []struct {
+			Key       struct{ Kind string }
+			Conflicts []struct {
+				Manager string
+				Fields  []string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(e.MustRun(2, "diff", "-f", f, "-o", "json")), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range doc.Changes {
+		for _, cf := range c.Conflicts {
+			got = append(got, c.Key.Kind+" "+cf.Manager+" "+strings.Join(cf.Fields, ","))
+		}
+	}
+	if doc.ForceConflicts || doc.Summary.Conflicts != 1 || strings.Join(got, ";") != "ClusterRoleBinding kubectl-edit subjects" {
+		t.Errorf("JSON plan: forceConflicts %v, summary.conflicts %d, conflicts %v", doc.ForceConflicts, doc.Summary.Conflicts, got)
+	}
+
+	out = e.MustRun(2, "diff", "-f", f, "--force-conflicts")
+	if !strings.Contains(out, `# conflict: field manager "kubectl-edit" owns subjects, with a value other than the file's; --force-conflicts takes it over`) ||
+		!strings.Contains(out, "- subjects[1]") || strings.Contains(out, "sync fails") {
+		t.Errorf("diff --force-conflicts does not plan the takeover:\n%s", out)
+	}
+
+	code, out, errOut := e.Run("sync", "-f", f, "--yes")
+	if code != 1 || !strings.Contains(out, `ClusterRoleBinding "prefect-worker-binding": update failed: applying ClusterRoleBinding "prefect-worker-binding": apply conflict: field manager "kubectl-edit" owns subjects, with a value other than the file's`) ||
+		!strings.Contains(out, "hint: change it back to the file's, or take it over with --force-conflicts") ||
+		!strings.Contains(out, `work pool "cpu-intensive": updated`) {
+		t.Fatalf("sync: exit %d, want 1 naming the field and the manager, the pool applied\n%s\n%s", code, out, errOut)
+	}
+	e.MustRun(0, "sync", "-f", f, "--yes", "--force-conflicts")
+	e.MustRun(0, "diff", "-f", f)
+	b, err := e.clientset.RbacV1().ClusterRoleBindings().Get(ctx, "prefect-worker-binding", metav1.GetOptions{})
+	if err != nil || len(b.Subjects) != 1 || b.Subjects[0].Name != "prefect-worker" {
+		t.Errorf("binding after sync --force-conflicts: %v %+v", err, b)
+	}
+}
+
 func TestPruneDeletesOnlyLabelledObjects(t *testing.T) {
 	e := setup(t)
 	extraSA := `    - apiVersion: v1
