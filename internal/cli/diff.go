@@ -33,9 +33,17 @@ object until --force-conflicts takes them over. With --force-conflicts,
 diff plans as sync --force-conflicts would: the fields are shown as taken
 over.
 
+Objects to be created are dry-run too where the server can judge them:
+cluster-scoped ones, and those in a namespace that exists (not in one the
+same sync creates; one the identity may not create gets a Note). An object
+the server refuses, new or existing (a bad data key, a value out of range),
+is shown in the plan with the server's reason, and diff exits 1 after
+printing the plan: sync would change nothing until the file is fixed.
+
 Exit status: 0 when the live state matches the file, 2 when there are
 changes (a conflict is one: sync cannot make it without --force-conflicts),
-1 on error. A pipeline can branch on it:
+1 on error, an object the server refuses included. A pipeline can branch
+on it:
 
   prefect-apply diff -f pools.yaml; case $? in 0) ;; 2) echo drift ;; *) exit 1 ;; esac
 
@@ -74,6 +82,9 @@ func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
 		defer printStats(opts.IO, p)
 	}
 	if err := writePlan(opts.IO, opts.Output, p.plan); err != nil {
+		return err
+	}
+	if err := refused(p.plan, "sync would change nothing"); err != nil {
 		return err
 	}
 	if p.plan.HasChanges() {

@@ -60,20 +60,46 @@ func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags,
 	if err != nil {
 		return nil, err
 	}
-	var existing []*unstructured.Unstructured
-	for k := range objs {
-		if d, ok := want.Objects[k]; ok {
-			existing = append(existing, d)
+	var existing, created []*unstructured.Unstructured
+	for _, k := range declared {
+		switch {
+		case objs[k] != nil:
+			existing = append(existing, want.Objects[k])
+		case canDryRunCreate(k, want, objs):
+			created = append(created, want.Objects[k])
 		}
 	}
-	dry, err := kc.Predict(ctx, existing, want.SecretData)
+	dry, err := kc.Predict(ctx, existing, created, want.SecretData)
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range declared {
+		if why, ok := dry.Unchecked[k]; ok {
+			fmt.Fprintf(ios.ErrOut, "Note: %s is planned for creation without the API server's dry run: %s\n", k, why)
+		}
 	}
 	if err := checkExternal(ctx, kc, file); err != nil {
 		return nil, err
 	}
 	return &kubeRead{client: kc, objects: objs, dryRun: dry}, nil
+}
+
+// canDryRunCreate reports whether the server can judge the creation of a
+// declared object that does not exist: it is cluster-scoped, or its
+// namespace exists and is not being deleted. A namespace the file declares
+// and the same sync creates (or creates again) cannot be dry-run into: the
+// object is planned from the file alone, as before. A namespace the file
+// does not declare is someone else's; the dry run says if it is missing.
+func canDryRunCreate(k state.Key, want *state.State, live map[state.Key]*unstructured.Unstructured) bool {
+	if k.Namespace == "" {
+		return true
+	}
+	ns := state.Key{System: state.Kubernetes, Kind: "Namespace", Name: k.Namespace}
+	if _, declared := want.Objects[ns]; !declared {
+		return true
+	}
+	o, ok := live[ns]
+	return ok && o.GetDeletionTimestamp() == nil
 }
 
 // addTo puts the objects read into live and tells the planner which of
@@ -93,6 +119,7 @@ func (r *kubeRead) addTo(live *state.State, set string, opts *plan.Options) {
 	opts.Predicted = r.dryRun.Predicted
 	opts.Immutable = r.dryRun.Immutable
 	opts.Conflicts = r.dryRun.Conflicts
+	opts.Refused = r.dryRun.Refused
 }
 
 // checkExternal checks what validate could only take on trust: the objects

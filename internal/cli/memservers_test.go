@@ -267,6 +267,10 @@ type memKube struct {
 	version int
 	// namespaces records what each ReadLive was given.
 	namespaces [][]string
+	// dryRunCreates records the new objects each Predict was given, and
+	// refuse holds the server's reason for objects its dry run refuses.
+	dryRunCreates [][]state.Key
+	refuse        map[state.Key]string
 }
 
 var _ KubeClient = (*memKube)(nil)
@@ -320,15 +324,27 @@ func (k *memKube) ReadLive(_ context.Context, _ string, declared []state.Key, na
 
 // Predict says the server would store the declared object as the live one
 // is, so an applied object is in sync.
-func (k *memKube) Predict(_ context.Context, objs []*unstructured.Unstructured, _ map[state.Key]map[string][]byte) (*kube.DryRun, error) {
+func (k *memKube) Predict(_ context.Context, objs, created []*unstructured.Unstructured, _ map[state.Key]map[string][]byte) (*kube.DryRun, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	out := &kube.DryRun{Predicted: map[state.Key]*unstructured.Unstructured{}}
+	out := &kube.DryRun{Predicted: map[state.Key]*unstructured.Unstructured{}, Refused: map[state.Key]string{}}
 	for _, o := range objs {
+		if why, ok := k.refuse[keyOf(o)]; ok {
+			out.Refused[keyOf(o)] = why
+			continue
+		}
 		if live, ok := k.objects[keyOf(o)]; ok {
 			out.Predicted[keyOf(o)] = live.DeepCopy()
 		}
 	}
+	var keys []state.Key
+	for _, o := range created {
+		keys = append(keys, keyOf(o))
+		if why, ok := k.refuse[keyOf(o)]; ok {
+			out.Refused[keyOf(o)] = why
+		}
+	}
+	k.dryRunCreates = append(k.dryRunCreates, keys)
 	return out, nil
 }
 

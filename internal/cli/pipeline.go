@@ -30,7 +30,7 @@ type KubeClient interface {
 	// ReadLive lists namespaced kinds in namespaces, or across the cluster
 	// when it is nil.
 	ReadLive(ctx context.Context, set string, declared []state.Key, namespaces []string) (map[state.Key]*unstructured.Unstructured, error)
-	Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (*kube.DryRun, error)
+	Predict(ctx context.Context, existing, created []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (*kube.DryRun, error)
 	Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error)
 	Stats() map[string]int
 }

@@ -66,6 +66,10 @@ until --force-conflicts: the plan names the manager and the fields, and
 applying that object fails (the others go on). prefect-apply export
 writes a file for an existing setup; sync --adopt then adopts it.
 
+A declared Kubernetes object that the API server refuses in the dry run
+(invalid) stops sync before it changes anything; the plan shows the
+server's reason on the object.
+
 When a change fails, the changes that depend on it are skipped and the rest
 go on; the report lists what was applied, what failed and what was skipped,
 and the exit status is 1. Running sync again converges.
@@ -131,6 +135,9 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		defer printStats(ios, p)
 	}
 	if err := writePlan(ios, opts.Output, p.plan); err != nil {
+		return err
+	}
+	if err := refused(p.plan, "nothing was changed"); err != nil {
 		return err
 	}
 	if !p.plan.Writes() {
@@ -339,4 +346,20 @@ func replacing(p *plan.Plan) string {
 		parts = append(parts, fmt.Sprintf("%d Kubernetes object%s (fields the server does not change in place: deleted and created again)", objects, plural(objects)))
 	}
 	return strings.Join(parts, " and ")
+}
+
+// refused is the error of a plan with objects the API server refused in a
+// dry run, each named with the server's reason; nil when there are none.
+// what says what it means for this command.
+func refused(p *plan.Plan, what string) error {
+	probs := p.Problems()
+	if len(probs) == 0 {
+		return nil
+	}
+	lines := make([]string, 0, len(probs))
+	for _, c := range probs {
+		lines = append(lines, render.Object(c.Key)+": "+c.Problem)
+	}
+	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the API server refuses %d object%s in a dry run; %s: fix the file\n  %s",
+		len(probs), plural(len(probs)), what, strings.Join(lines, "\n  "))}
 }

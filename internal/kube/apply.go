@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -149,7 +150,8 @@ func (c *Client) delete(ctx context.Context, key state.Key, uid types.UID) error
 // DryRun is what the server-side apply dry runs of the declared objects
 // say.
 type DryRun struct {
-	// Predicted is what the server would store for each object it accepts.
+	// Predicted is what the server would store for each existing object
+	// it accepts.
 	Predicted map[state.Key]*unstructured.Unstructured
 	// Immutable holds the objects the server refuses to change in place (a
 	// Secret's type, a binding's roleRef, the data of an immutable
@@ -160,45 +162,81 @@ type DryRun struct {
 	// them unless it forces. Its prediction is the forced outcome, what
 	// sync --force-conflicts would store.
 	Conflicts map[state.Key][]state.Conflict
+	// Refused holds the objects, existing or new, that the server refuses
+	// (invalid: a bad data key, a value out of range), with its reason;
+	// applying them would fail. Secret values are cut out of the reason.
+	Refused map[state.Key]string
+	// Unchecked holds the new objects the server would not judge, with
+	// why: the identity may not create them (a least-privilege diff), or
+	// their namespace is missing. They are planned from the file alone.
+	Unchecked map[state.Key]string
 }
 
-// Predict asks the server what it would store for each object, by a
-// server-side apply dry run (as kubectl diff --server-side does), so that
-// defaulting and admission are the server's. The dry run does not force:
+// Predict asks the server what it would store for each existing object,
+// and whether it would accept each new one (created), by a server-side
+// apply dry run (as kubectl diff --server-side does), so that defaulting,
+// validation and admission are the server's. The dry run does not force:
 // a conflict with another field manager is recorded in DryRun.Conflicts,
 // and a second, forced, dry run then predicts what taking the fields over
 // would store (sync --force-conflicts). An object the server refuses to
-// change in place is not an error: it is recorded in DryRun.Immutable, to
-// be replaced.
-func (c *Client) Predict(ctx context.Context, objs []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (*DryRun, error) {
+// change in place is recorded in DryRun.Immutable, to be replaced; one it
+// refuses outright (invalid) in DryRun.Refused. A new object the server
+// does not judge (forbidden, or its namespace missing) is recorded in
+// DryRun.Unchecked. Other failures are errors.
+func (c *Client) Predict(ctx context.Context, existing, created []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (*DryRun, error) {
 	out := &DryRun{Predicted: map[state.Key]*unstructured.Unstructured{}, Immutable: map[state.Key]state.Immutable{},
-		Conflicts: map[state.Key][]state.Conflict{}}
+		Conflicts: map[state.Key][]state.Conflict{}, Refused: map[state.Key]string{}, Unchecked: map[state.Key]string{}}
+	objs := append(append([]*unstructured.Unstructured{}, existing...), created...)
 	var mu sync.Mutex
 	err := forEach(ctx, len(objs), func(ctx context.Context, i int) error {
 		key := state.ObjectKey(objs[i])
+		isNew := i >= len(existing)
 		got, err := c.patch(ctx, objs[i], data[key], true, false)
 		conflicts, conflicted := conflictsOf(err)
 		if conflicted {
 			got, err = c.patch(ctx, objs[i], data[key], true, true)
 		}
-		if im, ok := immutableFields(key, err); ok {
-			mu.Lock()
+		mu.Lock()
+		defer mu.Unlock()
+		if im, ok := immutableFields(key, err); ok && !isNew {
 			out.Immutable[key] = im
-			mu.Unlock()
 			return nil
 		}
-		if err != nil {
+		switch {
+		case err == nil:
+		case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+			out.Refused[key] = redactValues(c.explain(err).Error(), data[key])
+			return nil
+		case isNew && (apierrors.IsForbidden(err) || apierrors.IsNotFound(err)):
+			out.Unchecked[key] = redactValues(c.explain(err).Error(), data[key])
+			return nil
+		default:
 			return fmt.Errorf("dry-run applying %s: %w", key, c.explain(err))
 		}
-		mu.Lock()
-		out.Predicted[key] = got
+		if !isNew {
+			out.Predicted[key] = got
+		}
 		if conflicted {
 			out.Conflicts[key] = conflicts
 		}
-		mu.Unlock()
 		return nil
 	})
 	return out, err
+}
+
+// redactValues cuts a Secret's values, as sent and base64 encoded, out of
+// a message of the server's. Values shorter than 4 bytes are left: cutting
+// them would mangle the message, and no message of the API server quotes a
+// Secret's data.
+func redactValues(msg string, data map[string][]byte) string {
+	for _, v := range data {
+		if len(v) < 4 {
+			continue
+		}
+		msg = strings.ReplaceAll(msg, base64.StdEncoding.EncodeToString(v), plan.Masked)
+		msg = strings.ReplaceAll(msg, string(v), plan.Masked)
+	}
+	return msg
 }
 
 // immutableFields reports whether err is the server refusing to change

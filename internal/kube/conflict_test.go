@@ -75,7 +75,7 @@ func TestApplyConflictNamesFieldsAndManagers(t *testing.T) {
 func TestPredictRecordsConflicts(t *testing.T) {
 	c, forces := conflictServer(t)
 	key := state.ObjectKey(bindingObject())
-	got, err := c.Predict(context.Background(), []*unstructured.Unstructured{bindingObject()}, nil)
+	got, err := c.Predict(context.Background(), []*unstructured.Unstructured{bindingObject()}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

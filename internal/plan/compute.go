@@ -47,6 +47,10 @@ type Options struct {
 	// (--force-conflicts); without it, applying such an object fails.
 	Conflicts      map[state.Key][]state.Conflict
 	ForceConflicts bool
+	// Refused holds the declared Kubernetes objects, existing or new, that
+	// the server refused in a dry run (invalid), with its reason: their
+	// changes carry it as their Problem.
+	Refused map[state.Key]string
 	// InUse names the Kubernetes objects the file uses without declaring
 	// them (listed under kubernetes.external, or used by a pool's jobs),
 	// each with why. The set may own one (it declared it before): it is
@@ -296,7 +300,18 @@ func (c *computer) objects() {
 			for _, k := range sortedKeys(c.desired.SecretData[key]) {
 				fields = append(fields, FieldChange{Path: join("data", k), New: Masked, HasNew: true, Sensitive: true})
 			}
-			c.add(Change{Key: key, Action: Create, Object: d, Fields: fields})
+			c.add(Change{Key: key, Action: Create, Object: d, Fields: fields, Problem: c.opts.Refused[key]})
+			continue
+		}
+		if reason, ok := c.opts.Refused[key]; ok {
+			// Nothing predicted: the file's object against the live one
+			// would show the server's defaults as removals. The reason
+			// is the change.
+			ch := Change{Key: key, Action: Update, Object: d, Problem: reason, Fingerprint: l.GetResourceVersion(), Unowned: !c.owned(key)}
+			if ch.Unowned && !c.opts.Adopt {
+				ch = c.unmanaged(ch, c.others(key))
+			}
+			c.add(ch)
 			continue
 		}
 		want := d

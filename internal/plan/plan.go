@@ -90,6 +90,10 @@ type Change struct {
 	// fails on them unless the plan forces (Plan.ForceConflicts), which
 	// takes them over. Fields shows the forced outcome.
 	Conflicts []state.Conflict `json:"conflicts,omitempty"`
+	// Problem is the API server's refusal of the file's object in a dry
+	// run (invalid): applying it would fail, so sync changes nothing while
+	// a change has one.
+	Problem string `json:"problem,omitempty"`
 	// Fingerprint identifies the live object the change was computed
 	// against (Prefect `updated`, Kubernetes resourceVersion).
 	Fingerprint string `json:"fingerprint,omitempty"`
@@ -123,8 +127,9 @@ type Plan struct {
 // orphans that --prune keeps too (they are among Orphan).
 type Summary struct {
 	Create, Update, Replace, Delete, Orphan, Unmanaged, NoOp, Adopt, Kept int
-	// Conflicts counts the changes with fields other field managers own.
-	Conflicts int
+	// Conflicts counts the changes with fields other field managers own,
+	// Problems those the API server refused in a dry run.
+	Conflicts, Problems int
 }
 
 // Summary counts the plan's changes.
@@ -155,6 +160,9 @@ func (p *Plan) Summary() Summary {
 		}
 		if len(c.Conflicts) > 0 {
 			s.Conflicts++
+		}
+		if c.Problem != "" {
+			s.Problems++
 		}
 	}
 	return s
@@ -199,6 +207,17 @@ func (p *Plan) Pending() []Change {
 	var out []Change
 	for _, c := range p.Changes {
 		if c.Action != NoOp && c.Action != Orphan && c.Action != Unmanaged {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Problems returns the changes the API server refused in a dry run.
+func (p *Plan) Problems() []Change {
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Problem != "" {
 			out = append(out, c)
 		}
 	}

@@ -76,3 +76,23 @@ func TestConflictsRendered(t *testing.T) {
 		t.Errorf("JSON:\n%s", b.String())
 	}
 }
+
+// An object the server refused shows its reason in every format.
+func TestProblemsRendered(t *testing.T) {
+	key := state.Key{System: state.Kubernetes, Kind: "ConfigMap", Namespace: "prefect", Name: "cm1"}
+	p := &plan.Plan{Version: plan.FormatVersion, Set: "gbif", Changes: []plan.Change{{Key: key, Action: plan.Create,
+		Fields: []plan.FieldChange{{Path: `data["bad key"]`, New: "x", HasNew: true}}, Problem: `ConfigMap "cm1" is invalid: data[bad key]: Invalid value`}}}
+	want := `refused by the API server (dry run): ConfigMap "cm1" is invalid: data[bad key]: Invalid value; sync changes nothing until the file is fixed`
+	for name, write := range map[string]func(*bytes.Buffer) error{
+		"text":     func(b *bytes.Buffer) error { return Text(b, p, Style{}) },
+		"markdown": func(b *bytes.Buffer) error { return Markdown(b, p) },
+	} {
+		var b bytes.Buffer
+		if err := write(&b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(b.String(), want) || !strings.Contains(b.String(), "1 refused by the API server (dry run)") {
+			t.Errorf("%s lacks the problem:\n%s", name, b.String())
+		}
+	}
+}

@@ -37,8 +37,11 @@ type SummaryJSON struct {
 	Adopt     int `json:"adopt"`
 	// Conflicts counts the changes with fields other field managers own
 	// (changes[].conflicts).
-	Conflicts int  `json:"conflicts"`
-	Changes   bool `json:"changes"`
+	Conflicts int `json:"conflicts"`
+	// Problems counts the changes the API server refused in a dry run
+	// (changes[].problem).
+	Problems int  `json:"problems"`
+	Changes  bool `json:"changes"`
 }
 
 // JSON writes the plan as an indented JSON document. The changes are
@@ -51,7 +54,7 @@ func JSON(w io.Writer, p *plan.Plan) error {
 	doc := PlanDocument{
 		Version: p.Version, Set: p.Set, ForceConflicts: p.ForceConflicts,
 		Summary: SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
-			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Conflicts: s.Conflicts, Changes: p.HasChanges()},
+			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Conflicts: s.Conflicts, Problems: s.Problems, Changes: p.HasChanges()},
 		Changes: []plan.Change{},
 	}
 	// The document without its changes ends with them, empty; they are

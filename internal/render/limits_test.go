@@ -130,7 +130,7 @@ func TestJSONDocumentShape(t *testing.T) {
 		t.Errorf("document has fields %v", keysOf(doc))
 	}
 	summary := doc["summary"].(map[string]any)
-	for _, k := range []string{"create", "update", "replace", "delete", "orphan", "noop", "unmanaged", "adopt", "conflicts", "changes"} {
+	for _, k := range []string{"create", "update", "replace", "delete", "orphan", "noop", "unmanaged", "adopt", "conflicts", "problems", "changes"} {
 		if _, ok := summary[k]; !ok {
 			t.Errorf("summary lacks %q", k)
 		}

@@ -43,6 +43,9 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 				note += "; " + o
 			}
 		}
+		if c.Problem != "" {
+			note += "; **" + ProblemNote(c) + "**"
+		}
 		if len(c.Conflicts) > 0 && c.Action != plan.Orphan {
 			note += "; " + pick(p.ForceConflicts, "", "**") + ConflictNote(c, p.ForceConflicts) + pick(p.ForceConflicts, "", "**")
 		}

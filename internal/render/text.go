@@ -116,6 +116,9 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 		if c.Action == plan.Orphan {
 			continue
 		}
+		if c.Problem != "" {
+			fmt.Fprintln(w, st.paint(red, "    ! "+ProblemNote(c)))
+		}
 		if len(c.Conflicts) > 0 {
 			if p.ForceConflicts {
 				fmt.Fprintln(w, st.paint(dim, "    # "+ConflictNote(c, true)))
@@ -151,6 +154,12 @@ func ConflictNote(c plan.Change, forced bool) string {
 	return note + "; sync fails on this object unless run with --force-conflicts, which takes " + it + " over (or change " + it + " back)"
 }
 
+// ProblemNote says that the API server refused a change's object in a dry
+// run, and why.
+func ProblemNote(c plan.Change) string {
+	return "refused by the API server (dry run): " + c.Problem + "; sync changes nothing until the file is fixed"
+}
+
 // SummaryLine is "Plan: N to create, M to update, R to replace, K to delete."
 // with the orphans, if any, after it.
 func SummaryLine(s plan.Summary) string {
@@ -164,6 +173,9 @@ func PlanSummaryLine(p *plan.Plan) string {
 
 func summaryLine(s plan.Summary, forced bool) string {
 	line := fmt.Sprintf("Plan: %d to create, %d to update, %d to replace, %d to delete.", s.Create, s.Update, s.Replace, s.Delete)
+	if s.Problems > 0 {
+		line += fmt.Sprintf(" %d refused by the API server (dry run): sync changes nothing until the file is fixed.", s.Problems)
+	}
 	switch {
 	case s.Conflicts > 0 && forced:
 		line += fmt.Sprintf(" %d with fields another field manager owns, taken over (--force-conflicts).", s.Conflicts)

@@ -294,6 +294,60 @@ func TestConflictIsInThePlan(t *testing.T) {
 	}
 }
 
+// A new object is dry-run where the server can judge it: a ConfigMap with
+// an invalid data key, in a namespace that exists, is refused in the plan,
+// on its object, with the server's reason; diff exits 1 and sync changes
+// nothing. In a namespace the same sync creates it cannot be dry-run, and
+// is planned from the file alone, as before.
+func TestInvalidNewObjectIsRefusedByDiff(t *testing.T) {
+	e := setup(t)
+	cm := func(key string) string {
+		return "    - apiVersion: v1\n      kind: ConfigMap\n      metadata:\n        name: cm1\n      data:\n        " + key + ": x\n  secrets:\n"
+	}
+	bad := e.Example("bad.yaml", "  secrets:\n", cm(`"bad key"`))
+
+	// Namespace prefect does not exist yet: nothing to dry-run into.
+	code, out, errOut := e.Run("diff", "-f", bad)
+	if code != 2 || !strings.Contains(out, `+ ConfigMap "prefect/cm1" will be created`) || strings.Contains(out+errOut, "refused") || strings.Contains(errOut, "Note:") {
+		t.Errorf("diff before the namespace exists: exit %d, want 2, the ConfigMap planned from the file\n%s\n%s", code, out, errOut)
+	}
+
+	e.MustRun(0, "sync", "-f", e.Example("pools.yaml"), "--yes")
+	code, out, errOut = e.Run("diff", "-f", bad)
+	for _, want := range []string{
+		`+ ConfigMap "prefect/cm1" will be created`,
+		`    ! refused by the API server (dry run): ConfigMap "cm1" is invalid: data[bad key]: Invalid value: "bad key": a valid config key must consist of alphanumeric characters`,
+		"1 refused by the API server (dry run): sync changes nothing until the file is fixed.",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 1 || !strings.Contains(errOut, "Error: the API server refuses 1 object in a dry run; sync would change nothing: fix the file\n  ConfigMap \"prefect/cm1\": ConfigMap \"cm1\" is invalid: data[bad key]") {
+		t.Errorf("diff: exit %d, want 1 naming the object and the reason\n%s", code, errOut)
+	}
+	out = e.MustRun(1, "diff", "-f", bad, "-o", "json")
+	if !strings.Contains(out, `"problems": 1`) || !strings.Contains(out, `"problem": "ConfigMap \"cm1\" is invalid: data[bad key]`) {
+		t.Errorf("JSON plan lacks the problem:\n%s", out)
+	}
+	code, out, errOut = e.Run("sync", "-f", bad, "--yes")
+	if code != 1 || !strings.Contains(errOut, "nothing was changed: fix the file") || strings.Contains(out, "created (") {
+		t.Errorf("sync: exit %d, want 1 with nothing changed\n%s\n%s", code, out, errOut)
+	}
+	if _, err := e.clientset.CoreV1().ConfigMaps("prefect").Get(e.ctx(), "cm1", metav1.GetOptions{}); err == nil {
+		t.Error("the refused ConfigMap exists")
+	}
+
+	// A valid one passes its dry run and is created.
+	good := e.Example("good.yaml", "  secrets:\n", cm("good-key"))
+	out = e.MustRun(2, "diff", "-f", good)
+	if !strings.Contains(out, `+ ConfigMap "prefect/cm1" will be created`) || strings.Contains(out, "refused") {
+		t.Errorf("diff of a valid ConfigMap:\n%s", out)
+	}
+	e.MustRun(0, "sync", "-f", good, "--yes")
+	e.MustRun(0, "diff", "-f", good)
+}
+
 func TestPruneDeletesOnlyLabelledObjects(t *testing.T) {
 	e := setup(t)
 	extraSA := `    - apiVersion: v1
