@@ -118,6 +118,7 @@ func (o *SyncOptions) takeOptions(s *plan.Saved) error {
 	check("--prune", o.Prune, s.Options.Prune)
 	check("--adopt", o.Adopt, s.Options.Adopt)
 	check("--skip-kubernetes", o.SkipKubernetes, s.Options.SkipKubernetes)
+	check("--force-conflicts", o.ForceConflicts, s.Options.ForceConflicts)
 	if o.Set != "" && o.Set != s.Set {
 		without = append(without, fmt.Sprintf("--set %s (the plan's set is %q)", o.Set, s.Set))
 	}
@@ -127,12 +128,12 @@ func (o *SyncOptions) takeOptions(s *plan.Saved) error {
 	if len(with) > 0 {
 		return refuse("%s was made with %s; nothing was read or changed: the plan decides these, so run diff --out without them", o.PlanFile, strings.Join(with, "; "))
 	}
-	o.Prune, o.Adopt, o.SkipKubernetes, o.Set = s.Options.Prune, s.Options.Adopt, s.Options.SkipKubernetes, s.Set
+	o.Prune, o.Adopt, o.SkipKubernetes, o.ForceConflicts, o.Set = s.Options.Prune, s.Options.Adopt, s.Options.SkipKubernetes, s.Options.ForceConflicts, s.Set
 	return nil
 }
 
 func savedOptions(f *planFlags) plan.SavedOptions {
-	return plan.SavedOptions{Prune: f.Prune, Adopt: f.Adopt, SkipKubernetes: f.SkipKubernetes}
+	return plan.SavedOptions{Prune: f.Prune, Adopt: f.Adopt, SkipKubernetes: f.SkipKubernetes, ForceConflicts: f.ForceConflicts}
 }
 
 func seal(p *planned, rec *liveRecorder, salt []byte, src plan.SavedSource, opts plan.SavedOptions) (*plan.Saved, error) {

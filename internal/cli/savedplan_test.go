@@ -77,6 +77,10 @@ func TestSyncSavedPlan(t *testing.T) {
 			code: 1, want: []string{`plan.json was made without --set other (the plan's set is "team")`}},
 		"a flag turned off that the plan was made with": {between: func(*memWorld, string) {}, diffFlags: []string{"--prune"},
 			flags: []string{"--prune=false"}, code: 1, want: []string{"plan.json was made with --prune, which --prune=false contradicts"}},
+		"a plan made with --force-conflicts is applied with it": {between: func(*memWorld, string) {}, diffFlags: []string{"--force-conflicts"},
+			applied: true},
+		"--force-conflicts on a plan made without": {between: func(*memWorld, string) {}, flags: []string{"--force-conflicts"},
+			code: 1, want: []string{"plan.json was made without --force-conflicts"}},
 		"a flag repeated that the plan was made with": {between: func(*memWorld, string) {}, diffFlags: []string{"--prune"},
 			flags: []string{"--prune"}, applied: true},
 	}

@@ -59,6 +59,9 @@ type SavedOptions struct {
 	Prune          bool `json:"prune"`
 	Adopt          bool `json:"adopt"`
 	SkipKubernetes bool `json:"skipKubernetes"`
+	// ForceConflicts: the plan takes over the fields other field managers
+	// own, so sync --plan applies it with --force-conflicts.
+	ForceConflicts bool `json:"forceConflicts,omitempty"`
 }
 
 // DigestParams say how the secret digests were made.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -286,7 +287,10 @@ func TestConflictIsInThePlan(t *testing.T) {
 		!strings.Contains(out, `work pool "cpu-intensive": updated`) {
 		t.Fatalf("sync: exit %d, want 1 naming the field and the manager, the pool applied\n%s\n%s", code, out, errOut)
 	}
-	e.MustRun(0, "sync", "-f", f, "--yes", "--force-conflicts")
+	// A plan saved with --force-conflicts is applied with it.
+	saved := filepath.Join(e.Dir, "plan.json")
+	e.MustRun(2, "diff", "-f", f, "--force-conflicts", "--out", saved)
+	e.MustRun(0, "sync", "-f", f, "--plan", saved, "--yes")
 	e.MustRun(0, "diff", "-f", f)
 	b, err := e.clientset.RbacV1().ClusterRoleBindings().Get(ctx, "prefect-worker-binding", metav1.GetOptions{})
 	if err != nil || len(b.Subjects) != 1 || b.Subjects[0].Name != "prefect-worker" {
