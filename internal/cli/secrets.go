@@ -74,7 +74,7 @@ func learnFileSecrets(ios *IOStreams, doc *config.Document, lookup func(string) 
 }
 
 // redactPlan masks the known secret values in a plan's field values and
-// paths and in its reasons, in place, with plan.Masked. Secret data is
+// paths and in its reasons and problems, in place, with plan.Masked. Secret data is
 // masked already; what the applier sends (Pool, Queue, Object, Patch) is
 // left as it is.
 func redactPlan(p *plan.Plan, s *redact.Set) {
@@ -85,6 +85,7 @@ func redactPlan(p *plan.Plan, s *redact.Set) {
 	for i := range p.Changes {
 		c := &p.Changes[i]
 		c.Reason, _ = m.String(c.Reason)
+		c.Problem, _ = m.String(c.Problem)
 		for j := range c.Fields {
 			f := &c.Fields[j]
 			f.Path, _ = m.String(f.Path)

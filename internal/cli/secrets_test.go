@@ -152,7 +152,8 @@ func TestRedactPlan(t *testing.T) {
 	var s redact.Set
 	s.Add("secret-value-1", "short")
 	p := &plan.Plan{Changes: []plan.Change{{
-		Reason: "held by secret-value-1",
+		Reason:  "held by secret-value-1",
+		Problem: "refused: data[x]: Invalid value: secret-value-1",
 		Fields: []plan.FieldChange{
 			{Path: "description", Old: "was secret-value-1", New: "now", HasOld: true, HasNew: true},
 			{Path: "baseJobTemplate", New: map[string]any{"env": []any{"secret-value-1", 3.0, "short"}}, HasNew: true},
@@ -162,7 +163,7 @@ func TestRedactPlan(t *testing.T) {
 	orig := p.Changes[0].Fields[1].New
 	redactPlan(p, &s)
 	c := p.Changes[0]
-	if c.Reason != "held by (sensitive value)" || c.Fields[0].Old != "was (sensitive value)" || c.Fields[0].New != "now" {
+	if c.Reason != "held by (sensitive value)" || c.Problem != "refused: data[x]: Invalid value: (sensitive value)" || c.Fields[0].Old != "was (sensitive value)" || c.Fields[0].New != "now" {
 		t.Errorf("redacted change: %+v", c)
 	}
 	if got := fmt.Sprint(c.Fields[1].New); got != "map[env:[(sensitive value) 3 short]]" {

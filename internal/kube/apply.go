@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/redact"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -224,19 +224,17 @@ func (c *Client) Predict(ctx context.Context, existing, created []*unstructured.
 	return out, err
 }
 
-// redactValues cuts a Secret's values, as sent and base64 encoded, out of
-// a message of the server's. Values shorter than 4 bytes are left: cutting
-// them would mangle the message, and no message of the API server quotes a
-// Secret's data.
+// redactValues cuts a Secret's values out of a message of the server's, in
+// every form redact.Set knows (as sent, base64, JSON-escaped; values under
+// redact.MinLength are left: no message of the API server quotes a
+// Secret's data, and cutting short ones would mangle the message).
 func redactValues(msg string, data map[string][]byte) string {
+	var s redact.Set
 	for _, v := range data {
-		if len(v) < 4 {
-			continue
-		}
-		msg = strings.ReplaceAll(msg, base64.StdEncoding.EncodeToString(v), plan.Masked)
-		msg = strings.ReplaceAll(msg, string(v), plan.Masked)
+		s.Add(string(v))
 	}
-	return msg
+	out, _ := s.String(msg, redact.Masked)
+	return out
 }
 
 // immutableFields reports whether err is the server refusing to change

@@ -8,6 +8,7 @@ package plan
 import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/prefect-apply/prefect-apply/internal/redact"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -32,7 +33,7 @@ const (
 )
 
 // Masked stands in for a secret value in every rendering.
-const Masked = "(sensitive value)"
+const Masked = redact.Masked
 
 // FieldChange is one difference in one field.
 type FieldChange struct {

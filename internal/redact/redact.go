@@ -16,6 +16,9 @@ import (
 	"sync"
 )
 
+// Masked stands in for a secret value in every rendering of a plan.
+const Masked = "(sensitive value)"
+
 // MinLength is the shortest value a Set looks for. Shorter values are
 // ignored: an empty value would match everywhere, and a short one (a user
 // name, "true", a port, a namespace such as "prefect") is far more likely
