@@ -81,13 +81,13 @@ func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
 	if opts.Stats {
 		defer printStats(opts.IO, p)
 	}
-	if err := writePlan(opts.IO, opts.Output, p.plan); err != nil {
+	if err := writePlan(opts.IO, opts.Output, p.Plan); err != nil {
 		return err
 	}
-	if err := refused(p.plan, "sync would change nothing"); err != nil {
+	if err := refused(p.Plan, "sync would change nothing"); err != nil {
 		return err
 	}
-	if p.plan.HasChanges() {
+	if p.Plan.HasChanges() {
 		return silent(ExitChanges)
 	}
 	return nil

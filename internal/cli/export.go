@@ -12,7 +12,7 @@ import (
 	"github.com/prefect-apply/prefect-apply/internal/export"
 	"github.com/prefect-apply/prefect-apply/internal/inventory"
 	"github.com/prefect-apply/prefect-apply/internal/kube"
-	"github.com/prefect-apply/prefect-apply/internal/prefect"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 )
 
 // ExportOptions are the flags of `export`.
@@ -81,18 +81,9 @@ Exit status: 0 when the file was written and checks out, 1 otherwise.`,
 
 func exportRun(ctx context.Context, opts *ExportOptions) error {
 	env := opts.Env
-	conn, err := prefect.Resolve(prefect.ResolveInput{FlagURL: opts.PrefectURL, Getenv: env.getenv, HomeDir: env.HomeDir})
-	if err != nil {
-		return err
-	}
-	warnInsecure(opts.IO, conn)
-	newClient := env.NewPrefect
-	if newClient == nil {
-		newClient = func(c prefect.Connection) (PrefectClient, error) {
-			return prefect.New(c, prefect.Options{UserAgent: "prefect-apply/" + Version})
-		}
-	}
-	client, err := newClient(conn)
+	in := env.inputs(opts.IO)
+	in.PrefectURL = opts.PrefectURL
+	client, err := reconcile.ConnectPrefect(in, "")
 	if err != nil {
 		return err
 	}
@@ -156,11 +147,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 
 // exportKube connects to the cluster as diff and sync do.
 func exportKube(env *Env, opts *ExportOptions) (export.Kube, error) {
-	ko := kube.Options{Kubeconfig: opts.Kubeconfig, KubeconfigEnv: env.getenv("KUBECONFIG"), HomeDir: env.HomeDir, Context: opts.KubeContext}
-	if env.NewKube == nil {
-		return kube.New(ko)
-	}
-	kc, err := env.NewKube(ko)
+	kc, err := env.NewKube(kube.Options{Kubeconfig: opts.Kubeconfig, KubeconfigEnv: env.getenv("KUBECONFIG"), HomeDir: env.HomeDir, Context: opts.KubeContext})
 	if err != nil {
 		return nil, err
 	}

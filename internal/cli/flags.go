@@ -3,9 +3,10 @@ package cli
 import (
 	"fmt"
 
-	"github.com/prefect-apply/prefect-apply/internal/config"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/prefect-apply/prefect-apply/internal/config"
 )
 
 // oneFile is a -f flag that takes one file: given twice, it says so

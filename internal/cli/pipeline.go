@@ -5,49 +5,29 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/spf13/pflag"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/prefect-apply/prefect-apply/internal/apply"
-	"github.com/prefect-apply/prefect-apply/internal/config"
-	"github.com/prefect-apply/prefect-apply/internal/desired"
-	"github.com/prefect-apply/prefect-apply/internal/inventory"
 	"github.com/prefect-apply/prefect-apply/internal/kube"
-	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
-	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 )
 
-// KubeClient is what diff and sync need of a cluster.
-type KubeClient interface {
-	apply.Kubernetes
-	// ReadLive lists namespaced kinds in namespaces, or across the cluster
-	// when it is nil.
-	ReadLive(ctx context.Context, set string, declared []state.Key, namespaces []string) (map[state.Key]*unstructured.Unstructured, error)
-	Predict(ctx context.Context, existing, created []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (*kube.DryRun, error)
-	Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error)
-	Stats() map[string]int
-}
+// PrefectClient and KubeClient are what a run needs of the servers.
+type (
+	PrefectClient = reconcile.PrefectClient
+	KubeClient    = reconcile.KubeClient
+)
 
-// PrefectClient is what diff and sync need of a Prefect server.
-type PrefectClient interface {
-	apply.Prefect
-	inventory.Store
-	ReadState(ctx context.Context) (*state.State, error)
-	Stats() map[string]int
-}
-
-// Env is the outside world a command reads: environment and home folder.
+// Env is the outside world a command reads: environment, home folder and
+// the servers' clients.
 type Env struct {
 	LookupEnv func(string) (string, bool)
 	HomeDir   string
-	// NewPrefect builds the Prefect client; tests may replace it.
+	// NewPrefect builds the Prefect client; tests may replace it. Nil:
+	// the real client (NewRootCmd fills it in).
 	NewPrefect func(conn prefect.Connection) (PrefectClient, error)
 	// NewKube builds the Kubernetes client; tests may replace it.
 	NewKube func(opts kube.Options) (KubeClient, error)
@@ -65,10 +45,35 @@ func (e *Env) lookup() func(string) (string, bool) {
 	return e.LookupEnv
 }
 
+// withClients is env with the real client for each one it leaves nil:
+// the one place they are defaulted.
+func (e *Env) withClients() *Env {
+	out := Env{}
+	if e != nil {
+		out = *e
+	}
+	c := reconcile.Connect{Prefect: out.NewPrefect, Kube: out.NewKube}.WithDefaults("prefect-apply/" + Version)
+	out.NewPrefect, out.NewKube = c.Prefect, c.Kube
+	return &out
+}
+
 // SystemEnv is the process's environment.
 func SystemEnv() *Env {
 	home, _ := os.UserHomeDir()
 	return &Env{LookupEnv: os.LookupEnv, HomeDir: home}
+}
+
+// inputs is what reconcile needs of the command's environment and
+// streams; the flags are the command's.
+func (e *Env) inputs(ios *IOStreams) reconcile.Inputs {
+	return reconcile.Inputs{LookupEnv: e.lookup(), HomeDir: e.HomeDir,
+		Connect: reconcile.Connect{Prefect: e.NewPrefect, Kube: e.NewKube},
+		Secrets: &ios.secrets, Notify: notifier(ios)}
+}
+
+// notifier prints a run's notes and warnings to stderr, one a line.
+func notifier(ios *IOStreams) func(string) {
+	return func(line string) { fmt.Fprintln(ios.ErrOut, line) }
 }
 
 // planFlags are the flags diff and sync share.
@@ -117,204 +122,35 @@ func (f *planFlags) validate() error {
 	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--output %q: use text, json or markdown", f.Output)}
 }
 
-// planned is everything a plan was computed from.
-type planned struct {
-	file    *config.File
-	desired *state.State
-	client  PrefectClient
-	// kube is set when the cluster was read: the plan then holds every
-	// Kubernetes object the set owns there.
-	kube      KubeClient
-	inventory *inventory.Inventory
-	// inventories holds the other sets' too: an object another set owns
-	// and this one adopts leaves its inventory.
-	inventories *inventory.All
-	plan        *plan.Plan
+// inputs are the flags as reconcile takes them.
+func (f *planFlags) inputs(ios *IOStreams, env *Env) reconcile.Inputs {
+	in := env.inputs(ios)
+	in.File, in.Set, in.PrefectURL = f.File, f.Set, f.PrefectURL
+	in.Prune, in.AllowEmpty, in.Adopt, in.SkipKubernetes, in.ForceConflicts = f.Prune, f.AllowEmpty, f.Adopt, f.SkipKubernetes, f.ForceConflicts
+	in.Kubeconfig, in.KubeContext, in.KubeTimeout, in.ReplaceTimeout = f.Kubeconfig, f.KubeContext, f.KubeTimeout, f.ReplaceTimeout
+	return in
 }
 
-// computePlan is the shared script: load → validate → read live → plan.
-func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*planned, error) {
-	doc, file, probs := loadDocument(ios, f.File, env.lookup())
-	if len(probs) > 0 {
-		for _, p := range probs {
+// computePlan is the shared script of diff, sync and status, run by
+// reconcile; the file's problems are printed here, one a line.
+func computePlan(ctx context.Context, ios *IOStreams, env *Env, f *planFlags) (*reconcile.Planned, error) {
+	p, err := reconcile.Plan(ctx, f.inputs(ios, env))
+	printProblems(ios, err)
+	return p, err
+}
+
+// printProblems prints each problem of a file that cannot be planned.
+func printProblems(ios *IOStreams, err error) {
+	var pe *reconcile.ProblemsError
+	if errors.As(err, &pe) {
+		for _, p := range pe.Problems {
 			fmt.Fprintln(ios.ErrOut, ios.mask(p.Error()))
 		}
-		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: %d problem%s; nothing was read or changed", f.File, len(probs), plural(len(probs)))}
 	}
-	if f.Set != "" {
-		if !config.ValidSet(f.Set) {
-			return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("--set %q: a set name is lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters; nothing was read or changed", f.Set)}
-		}
-		file.Set = f.Set
-	}
-	want, err := desired.Build(file, desired.Options{LookupEnv: env.lookup(), Dir: filepath.Dir(f.File), SkipKubernetes: f.SkipKubernetes})
-	var se *desired.SecretError
-	if errors.As(err, &se) {
-		path := config.Path{"kubernetes", "secrets", strconv.Itoa(se.Index), "keys", se.Key, se.Source}
-		fmt.Fprintln(ios.ErrOut, config.Problem{File: f.File, Pos: doc.Pos(path), Path: path, Message: se.Err.Error(),
-			Hint: "diff and sync read Secret values, to compare them with the cluster's and to apply them; validate and --skip-kubernetes read none"}.Error())
-		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: a Secret value could not be read; nothing was read or changed", f.File)}
-	}
-	if err != nil {
-		return nil, err
-	}
-	fileURL := ""
-	if file.Prefect != nil {
-		fileURL = file.Prefect.URL
-	}
-	conn, err := prefect.Resolve(prefect.ResolveInput{FlagURL: f.PrefectURL, FileURL: fileURL, Getenv: env.getenv, HomeDir: env.HomeDir})
-	if err != nil {
-		return nil, err
-	}
-	warnInsecure(ios, conn)
-	newClient := env.NewPrefect
-	if newClient == nil {
-		newClient = func(c prefect.Connection) (PrefectClient, error) {
-			return prefect.New(c, prefect.Options{UserAgent: "prefect-apply/" + Version})
-		}
-	}
-	client, err := newClient(conn)
-	if err != nil {
-		return nil, err
-	}
-	// The set's inventory comes first: it says where in a cluster the set's
-	// objects may be. The other sets' come with it, in the same listing:
-	// what they own is theirs.
-	all, err := inventory.LoadAll(ctx, client, file.Set)
-	if err != nil {
-		return nil, err
-	}
-	inv := all.Own
-	namespaces := kubeNamespaces(inv, file, want)
-	// Prefect and Kubernetes are read at the same time. The first error
-	// cancels the other read, and it is the one reported: an error that
-	// comes after the cancellation is its consequence.
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		err       error
-		cancelled bool // the read ended after the other had failed
-	}
-	ended := func(err error) result {
-		r := result{err: err, cancelled: err != nil && rctx.Err() != nil}
-		if err != nil {
-			cancel()
-		}
-		return r
-	}
-	var kr *kubeRead
-	kubeDone := make(chan result, 1)
-	// A file that no longer declares any Kubernetes object but keeps its
-	// kubernetes section may have emptied the set there: a prune reads
-	// the cluster to find what the set still owns.
-	readKube := !f.SkipKubernetes && usesKubernetes(file)
-	pruneOnly := !readKube && !f.SkipKubernetes && f.Prune && file.Kubernetes != nil
-	noKubeconfig := false
-	if readKube || pruneOnly {
-		go func() {
-			var err error
-			kr, err = readKubernetes(rctx, ios, env, f, file, want, namespaces)
-			if pruneOnly && errors.Is(err, kube.ErrNoConfig) {
-				noKubeconfig, err = true, nil
-			}
-			kubeDone <- ended(err)
-		}()
-	} else {
-		kubeDone <- result{}
-	}
-	live, err := client.ReadState(rctx)
-	pres := ended(err)
-	kres := <-kubeDone
-	switch {
-	case pres.err != nil && (!pres.cancelled || kres.err == nil || kres.cancelled):
-		return nil, pres.err
-	case kres.err != nil:
-		return nil, kres.err
-	}
-	// A file without a kubernetes section may belong to a set that still
-	// owns objects in a cluster. Its inventory says so, and a prune then
-	// reads the cluster to delete them.
-	if file.Kubernetes == nil && f.Prune && !f.SkipKubernetes && inv.Kubernetes {
-		kr, err = readKubernetes(ctx, ios, env, f, file, want, namespaces)
-		if errors.Is(err, kube.ErrNoConfig) {
-			noKubeconfig, err = true, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if noKubeconfig {
-		fmt.Fprintf(ios.ErrOut, "Warning: no kubeconfig, so the cluster was not read: Kubernetes objects set %q may own are not pruned (--skip-kubernetes says that is intended)\n", file.Set)
-	}
-	opts := plan.Options{Set: file.Set, Prune: f.Prune, Adopt: f.Adopt, Owned: inv.Owns, InUse: inUse(file), Owners: all.OwnersOf, ForceConflicts: f.ForceConflicts}
-	out := &planned{file: file, desired: want, client: client, inventory: inv, inventories: all}
-	if kr != nil {
-		kr.addTo(live, file.Set, &opts)
-		out.kube = kr.client
-	}
-	if out.plan, err = plan.Compute(want, live, opts); err != nil {
-		return nil, err
-	}
-	redactPlan(out.plan, &ios.secrets)
-	if f.Prune && !f.AllowEmpty {
-		if err := refuseEmptying(out.plan, opts.Owned); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// kubeNamespaces lists the namespaces where the set's namespaced objects
-// may be: those its inventory records and those the file uses. nil, for
-// the whole cluster, when the inventory does not know (an earlier version
-// wrote it).
-func kubeNamespaces(inv *inventory.Inventory, file *config.File, want *state.State) []string {
-	if !inv.NamespacesKnown() {
-		return nil
-	}
-	out := append([]string{}, inv.Namespaces...)
-	if file.Kubernetes != nil && file.Kubernetes.Namespace != "" {
-		out = append(out, file.Kubernetes.Namespace)
-	}
-	for k := range want.Objects {
-		if k.Namespace != "" {
-			out = append(out, k.Namespace)
-		}
-	}
-	sort.Strings(out)
-	return slices.Compact(out)
-}
-
-// warnInsecure says on stderr when the Prefect API's certificate is not
-// verified.
-func warnInsecure(ios *IOStreams, conn prefect.Connection) {
-	if w := conn.InsecureWarning(); w != "" {
-		fmt.Fprintln(ios.ErrOut, "Warning:", w)
-	}
-}
-
-// refuseEmptying stops a prune that would delete everything the set owns,
-// the mark of a wrong file or a wrong --set.
-func refuseEmptying(p *plan.Plan, owned func(state.Key) bool) error {
-	deletes, kept := 0, 0
-	for _, c := range p.Changes {
-		switch {
-		case c.Action == plan.Delete:
-			deletes++
-		case owned(c.Key) && c.Action != plan.Orphan:
-			// A pool kept only because it holds queues made by hand
-			// does not make the file a right one.
-			kept++
-		}
-	}
-	if deletes == 0 || kept > 0 {
-		return nil
-	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--prune would delete every object set %q owns (%d); nothing was changed: check -f and --set, or add --allow-empty if that is what you want", p.Set, deletes)}
 }
 
 // printStats writes the request counts of both clients to stderr.
-func printStats(ios *IOStreams, p *planned) {
+func printStats(ios *IOStreams, p *reconcile.Planned) {
 	if p == nil {
 		return
 	}
@@ -331,10 +167,10 @@ func printStats(ios *IOStreams, p *planned) {
 			fmt.Fprintf(ios.ErrOut, "  %-44s %d\n", k, stats[k])
 		}
 	}
-	if p.client != nil {
-		write("Prefect", p.client.Stats())
+	if p.Client != nil {
+		write("Prefect", p.Client.Stats())
 	}
-	if p.kube != nil {
-		write("Kubernetes", p.kube.Stats())
+	if p.Kube != nil {
+		write("Kubernetes", p.Kube.Stats())
 	}
 }

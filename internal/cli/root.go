@@ -12,6 +12,7 @@ var Version = "dev"
 
 // NewRootCmd builds the command tree.
 func NewRootCmd(ios *IOStreams, env *Env) *cobra.Command {
+	env = env.withClients()
 	root := &cobra.Command{
 		Use:   "prefect-apply",
 		Short: "Declarative Prefect work pools, queues and their Kubernetes objects",

@@ -6,17 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
-	"github.com/prefect-apply/prefect-apply/internal/prefect"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/render"
-	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
 // Saved plans: `diff --out FILE` writes the plan with what it was computed
@@ -25,7 +22,7 @@ import (
 // docs/plan-json.md.
 
 // compute is diff's plan, saved to --out when given.
-func (o *DiffOptions) compute(ctx context.Context) (*planned, error) {
+func (o *DiffOptions) compute(ctx context.Context) (*reconcile.Planned, error) {
 	if o.Out == "" {
 		return computePlan(ctx, o.IO, o.Env, &o.planFlags)
 	}
@@ -33,8 +30,7 @@ func (o *DiffOptions) compute(ctx context.Context) (*planned, error) {
 	if err != nil {
 		return nil, err
 	}
-	env, rec := recordingEnv(o.Env)
-	p, err := computePlan(ctx, o.IO, env, &o.planFlags)
+	p, err := computePlan(ctx, o.IO, o.Env, &o.planFlags)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +38,7 @@ func (o *DiffOptions) compute(ctx context.Context) (*planned, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return nil, fmt.Errorf("saving the plan: %w", err)
 	}
-	saved, err := seal(p, rec, salt, plan.SavedSource{File: o.File, SHA256: sha}, savedOptions(&o.planFlags))
+	saved, err := seal(p, salt, plan.SavedSource{File: o.File, SHA256: sha}, savedOptions(&o.planFlags))
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +56,7 @@ func (o *DiffOptions) compute(ctx context.Context) (*planned, error) {
 
 // compute is sync's plan: computed from the file, or, with --plan, the
 // saved plan if applying it now would do exactly what it says.
-func (o *SyncOptions) compute(ctx context.Context) (*planned, error) {
+func (o *SyncOptions) compute(ctx context.Context) (*reconcile.Planned, error) {
 	if o.PlanFile == "" {
 		return computePlan(ctx, o.IO, o.Env, &o.planFlags)
 	}
@@ -83,12 +79,11 @@ func (o *SyncOptions) compute(ctx context.Context) (*planned, error) {
 	if err := o.takeOptions(saved); err != nil {
 		return nil, err
 	}
-	env, rec := recordingEnv(o.Env)
-	p, err := computePlan(ctx, o.IO, env, &o.planFlags)
+	p, err := computePlan(ctx, o.IO, o.Env, &o.planFlags)
 	if err != nil {
 		return nil, err
 	}
-	now, err := seal(p, rec, salt, saved.Source, saved.Options)
+	now, err := seal(p, salt, saved.Source, saved.Options)
 	if err != nil {
 		return nil, err
 	}
@@ -136,12 +131,8 @@ func savedOptions(f *planFlags) plan.SavedOptions {
 	return plan.SavedOptions{Prune: f.Prune, Adopt: f.Adopt, SkipKubernetes: f.SkipKubernetes, ForceConflicts: f.ForceConflicts}
 }
 
-func seal(p *planned, rec *liveRecorder, salt []byte, src plan.SavedSource, opts plan.SavedOptions) (*plan.Saved, error) {
-	live := rec.state()
-	if live == nil {
-		return nil, errors.New("saving the plan: the live state was not read")
-	}
-	return plan.Seal(p.plan, plan.SealInput{Source: src, Options: opts, Salt: salt, Live: live, SecretData: p.desired.SecretData})
+func seal(p *reconcile.Planned, salt []byte, src plan.SavedSource, opts plan.SavedOptions) (*plan.Saved, error) {
+	return plan.Seal(p.Plan, plan.SealInput{Source: src, Options: opts, Salt: salt, Live: p.Live, SecretData: p.Desired.SecretData})
 }
 
 func readSaved(path string) (*plan.Saved, error) {
@@ -180,55 +171,4 @@ func madeAt(s *plan.Saved) string {
 
 func refuse(format string, args ...any) error {
 	return &ExitError{Code: ExitFailure, Err: fmt.Errorf(format, args...)}
-}
-
-// liveRecorder keeps the live state the plan is computed from.
-type liveRecorder struct {
-	PrefectClient
-	mu   sync.Mutex
-	live *state.State
-}
-
-func (r *liveRecorder) ReadState(ctx context.Context) (*state.State, error) {
-	s, err := r.PrefectClient.ReadState(ctx)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.live = s
-	return s, err
-}
-
-func (r *liveRecorder) state() *state.State {
-	if r == nil {
-		return nil
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.live
-}
-
-// recordingEnv returns env with a Prefect client that records the live
-// state it reads, and the recorder.
-func recordingEnv(env *Env) (*Env, *liveRecorder) {
-	if env == nil {
-		env = SystemEnv()
-	}
-	next := env.NewPrefect
-	if next == nil {
-		next = defaultPrefect
-	}
-	rec := &liveRecorder{}
-	e := *env
-	e.NewPrefect = func(c prefect.Connection) (PrefectClient, error) {
-		pc, err := next(c)
-		if err != nil {
-			return nil, err
-		}
-		rec.PrefectClient = pc
-		return rec, nil
-	}
-	return &e, rec
-}
-
-func defaultPrefect(c prefect.Connection) (PrefectClient, error) {
-	return prefect.New(c, prefect.Options{UserAgent: "prefect-apply/" + Version})
 }

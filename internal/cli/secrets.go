@@ -1,16 +1,10 @@
 package cli
 
 import (
-	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 
-	"github.com/prefect-apply/prefect-apply/internal/config"
-	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
-	"github.com/prefect-apply/prefect-apply/internal/redact"
 )
 
 // Every secret value a run knows is masked in what it prints: the Prefect
@@ -20,7 +14,7 @@ import (
 // this catches what validate cannot see: a secret pasted into the file as
 // text, a live object that holds one, a server that echoes one back.
 //
-// Plans are masked once, as computed (computePlan): the text, JSON and
+// Plans are masked once, as computed (reconcile.Plan): the text, JSON and
 // Markdown renderings, the saved plan (--out) and the comparison sync
 // --plan makes all show the masked plan. What sync sends is not masked.
 // Messages are masked where they are printed: Run's error, validation
@@ -40,62 +34,6 @@ func (s *IOStreams) mask(text string) string {
 // learnCredentials records the Prefect credential a command would use.
 func learnCredentials(ios *IOStreams, env *Env) {
 	ios.secrets.Add(prefect.CredentialValues(prefect.ResolveInput{Getenv: env.getenv, HomeDir: env.HomeDir})...)
-}
-
-// learnFileSecrets records the values the file's Secrets read, as far as
-// they can be read now: a variable that is not set or a file that cannot
-// be read holds nothing to mask (desired.Build reports it, if it must).
-func learnFileSecrets(ios *IOStreams, doc *config.Document, lookup func(string) (string, bool)) {
-	vars, files := doc.SecretSources()
-	for _, name := range vars {
-		if v, ok := lookup(name); ok {
-			ios.secrets.Add(v)
-		}
-	}
-	for _, name := range files {
-		if !filepath.IsAbs(name) {
-			name = filepath.Join(doc.Dir, name)
-		}
-		// Regular files only: validate, offline, must not block on a
-		// FIFO or read a device.
-		if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			continue
-		}
-		raw, err := io.ReadAll(io.LimitReader(f, config.MaxFileSize))
-		f.Close()
-		if err == nil {
-			ios.secrets.Add(string(raw))
-		}
-	}
-}
-
-// redactPlan masks the known secret values in a plan's field values and
-// paths and in its reasons and problems, in place, with plan.Masked. Secret data is
-// masked already; what the applier sends (Pool, Queue, Object, Patch) is
-// left as it is.
-func redactPlan(p *plan.Plan, s *redact.Set) {
-	if s.Len() == 0 {
-		return
-	}
-	m := s.Masker(plan.Masked)
-	for i := range p.Changes {
-		c := &p.Changes[i]
-		c.Reason, _ = m.String(c.Reason)
-		c.Problem, _ = m.String(c.Problem)
-		for j := range c.Fields {
-			f := &c.Fields[j]
-			f.Path, _ = m.String(f.Path)
-			if f.Sensitive {
-				continue
-			}
-			f.Old, _ = m.Value(f.Old)
-			f.New, _ = m.Value(f.New)
-		}
-	}
 }
 
 // changedPaths lists the paths, as JSON pointers, of the strings and keys

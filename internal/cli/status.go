@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/render"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
@@ -125,26 +125,27 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		client StatusClient
 		pools  []*state.Pool // live, by name
 		names  []string      // the rows, in order
-		p      *planned
+		p      *reconcile.Planned
 	)
 	if opts.File != "" {
-		env, rec := recordingEnv(opts.Env)
 		var err error
-		p, err = computePlan(ctx, opts.IO, env, &planFlags{File: opts.File, Set: opts.Set, PrefectURL: opts.PrefectURL, SkipKubernetes: true})
+		p, err = computePlan(ctx, opts.IO, opts.Env, &planFlags{File: opts.File, Set: opts.Set, PrefectURL: opts.PrefectURL, SkipKubernetes: true})
 		if err != nil {
 			return err
 		}
-		if client, err = statusClient(rec.PrefectClient); err != nil {
+		if client, err = statusClient(p.Client); err != nil {
 			return err
 		}
-		for _, lp := range rec.state().Pools {
+		for _, lp := range p.Live.Pools {
 			pools = append(pools, lp)
 		}
-		for _, fp := range p.file.Pools {
+		for _, fp := range p.File.Pools {
 			names = append(names, fp.Name)
 		}
 	} else {
-		pc, err := connectPrefect(opts)
+		in := opts.Env.inputs(opts.IO)
+		in.PrefectURL = opts.PrefectURL
+		pc, err := reconcile.ConnectPrefect(in, "")
 		if err != nil {
 			return err
 		}
@@ -175,23 +176,6 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	return render.StatusText(opts.IO.Out, report, opts.Now(), render.Style{Color: opts.IO.Color})
 }
 
-func connectPrefect(opts *StatusOptions) (PrefectClient, error) {
-	env := opts.Env
-	if env == nil {
-		env = SystemEnv()
-	}
-	conn, err := prefect.Resolve(prefect.ResolveInput{FlagURL: opts.PrefectURL, Getenv: env.getenv, HomeDir: env.HomeDir})
-	if err != nil {
-		return nil, err
-	}
-	warnInsecure(opts.IO, conn)
-	newClient := env.NewPrefect
-	if newClient == nil {
-		newClient = defaultPrefect
-	}
-	return newClient(conn)
-}
-
 func statusClient(pc PrefectClient) (StatusClient, error) {
 	sc, ok := pc.(StatusClient)
 	if !ok {
@@ -202,7 +186,7 @@ func statusClient(pc PrefectClient) (StatusClient, error) {
 
 // readStatus reads queues, workers and late runs and assembles the report;
 // p, when not nil, is the plan the sync column comes from.
-func readStatus(ctx context.Context, client StatusClient, names []string, pools []*state.Pool, p *planned) (*render.StatusReport, error) {
+func readStatus(ctx context.Context, client StatusClient, names []string, pools []*state.Pool, p *reconcile.Planned) (*render.StatusReport, error) {
 	live := map[string]*state.Pool{}
 	for _, lp := range pools {
 		live[lp.Name] = lp
@@ -223,7 +207,7 @@ func readStatus(ctx context.Context, client StatusClient, names []string, pools 
 	}
 	report := &render.StatusReport{}
 	if p != nil {
-		report.Set = p.plan.Set
+		report.Set = p.Plan.Set
 	}
 	for _, n := range names {
 		report.Pools = append(report.Pools, poolRow(n, live[n], queues, health[n], p))
@@ -270,11 +254,11 @@ func poolHealth(ctx context.Context, client StatusClient, names []string) (map[s
 	return out, first
 }
 
-func poolRow(name string, lp *state.Pool, queues []prefect.QueueStatus, h health, p *planned) render.PoolStatus {
+func poolRow(name string, lp *state.Pool, queues []prefect.QueueStatus, h health, p *reconcile.Planned) render.PoolStatus {
 	row := render.PoolStatus{Name: name, State: render.StateMissing}
 	if p != nil {
 		row.Sync = render.InSync
-		if d := p.desired.Pools[name]; d != nil {
+		if d := p.Desired.Pools[name]; d != nil {
 			row.Type = d.Type
 		}
 	}
@@ -314,7 +298,7 @@ func poolRow(name string, lp *state.Pool, queues []prefect.QueueStatus, h health
 	}
 	// Declared queues the server does not have, after the live ones.
 	var missing []render.QueueStatus
-	for k, d := range p.desired.Queues {
+	for k, d := range p.Desired.Queues {
 		if k.Namespace == name && !seen[d.Name] {
 			missing = append(missing, render.QueueStatus{Name: d.Name, Priority: d.Priority, State: render.StateMissing})
 		}
@@ -328,8 +312,8 @@ func poolRow(name string, lp *state.Pool, queues []prefect.QueueStatus, h health
 	})
 	row.Queues = append(row.Queues, missing...)
 	drift := map[state.Key]bool{}
-	for _, c := range p.plan.Changes {
-		if differs(c) {
+	for _, c := range p.Plan.Changes {
+		if c.Differs() {
 			drift[c.Key] = true
 		}
 	}
@@ -338,7 +322,7 @@ func poolRow(name string, lp *state.Pool, queues []prefect.QueueStatus, h health
 	}
 	for i := range row.Queues {
 		k := state.QueueKey(name, row.Queues[i].Name)
-		_, declared := p.desired.Queues[k]
+		_, declared := p.Desired.Queues[k]
 		switch {
 		case drift[k]:
 			row.Queues[i].Sync = render.Drift
@@ -348,18 +332,6 @@ func poolRow(name string, lp *state.Pool, queues []prefect.QueueStatus, h health
 		}
 	}
 	return row
-}
-
-// differs is diff's test for exit status 2, for one change: applying it
-// writes, or the object is declared, not managed and differs from the file.
-func differs(c plan.Change) bool {
-	switch c.Action {
-	case plan.Create, plan.Update, plan.Replace, plan.Delete:
-		return true
-	case plan.Unmanaged:
-		return len(c.Fields) > 0
-	}
-	return c.Adopted()
 }
 
 // liveState lower-cases Prefect's READY, NOT_READY and PAUSED.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +12,7 @@ import (
 	"github.com/prefect-apply/prefect-apply/internal/apply"
 	"github.com/prefect-apply/prefect-apply/internal/kube"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/render"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
@@ -134,32 +134,18 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	if opts.Stats {
 		defer printStats(ios, p)
 	}
-	if err := writePlan(ios, opts.Output, p.plan); err != nil {
+	if err := writePlan(ios, opts.Output, p.Plan); err != nil {
 		return err
 	}
-	if err := refused(p.plan, "nothing was changed"); err != nil {
+	if err := refused(p.Plan, "nothing was changed"); err != nil {
 		return err
 	}
-	if !p.plan.Writes() {
-		reportUnmanaged(ios, opts.Output, p.plan)
-		return recordOwnership(ctx, p, nil)
+	if !p.Plan.Writes() {
+		reportUnmanaged(ios, opts.Output, p.Plan)
+		_, err := reconcile.Apply(ctx, p, reconcile.ApplyOptions{})
+		return err
 	}
-	if what := replacing(p.plan); what != "" && !opts.AllowReplace {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the plan replaces %s; nothing was changed: rerun with --allow-replace to do it", what)}
-	}
-	if !opts.Yes {
-		if !ios.InTTY {
-			return &ExitError{Code: ExitFailure, Err: errors.New("nothing was changed: stdin is not a terminal, so there is nobody to confirm; rerun with --yes to apply")}
-		}
-		ok, err := confirm(ios)
-		if err != nil || !ok {
-			fmt.Fprintln(ios.ErrOut, "Cancelled; nothing was changed.")
-			return silent(ExitFailure)
-		}
-	}
-	// Record intent before writing: an interrupted sync leaves nothing
-	// created that the set does not know it owns.
-	if err := recordOwnership(ctx, p, nil); err != nil {
+	if err := opts.approve(p.Plan); err != nil {
 		return err
 	}
 	progress := ios.ErrOut
@@ -167,131 +153,44 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 		progress = ios.Out
 		fmt.Fprintln(progress)
 	}
-	results := apply.Execute(ctx, p.plan, apply.Targets{
-		Prefect: settle(p.client), Kubernetes: kubeTarget(p.kube), SecretData: p.desired.SecretData,
-		AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
+	out, err := reconcile.Apply(ctx, p, reconcile.ApplyOptions{AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
 		Progress: func(r apply.Result) {
 			fmt.Fprintln(progress, ios.mask(render.ResultLine(r, render.Style{Color: ios.Color})))
-		},
-	})
-	if err := recordOwnership(context.WithoutCancel(ctx), p, results); err != nil {
-		fmt.Fprintln(ios.ErrOut, "Error:", ios.mask(err.Error()))
-	}
-	fmt.Fprintln(progress)
-	fmt.Fprintln(progress, render.ResultSummary(results))
-	reportUnmanaged(ios, opts.Output, p.plan)
-	for _, r := range results {
-		if r.Status != apply.Applied {
-			return silent(ExitFailure)
-		}
-	}
-	return nil
-}
-
-// recordOwnership adds the declared Prefect objects to the inventory,
-// except those that exist unmanaged (taken over only with --adopt), and
-// removes what was deleted and what the set lets go of (an orphan other
-// sets manage too, under --prune). Before applying (results nil) it
-// records what is about to be created, so an interrupted run still owns
-// it. A pool or queue adopted from another set leaves that set's
-// inventory, written after this set's, so that it is never owned by none.
-func recordOwnership(ctx context.Context, p *planned, results []apply.Result) error {
-	inv := p.inventory
-	inv.Kubernetes, inv.Namespaces = p.mayOwnKubernetes(results)
-	// A deleted pool takes its queues with it, and a replaced one is new:
-	// forget what they held before recording what the file declares.
-	for _, r := range results {
-		if r.Status == apply.Applied && (r.Action == plan.Delete || r.Action == plan.Replace) {
-			inv.Remove(r.Key)
-		}
-	}
-	unmanaged := map[state.Key]bool{}
-	moved := map[string][]state.Key{} // by the set it is taken from
-	for _, c := range p.plan.Changes {
-		if c.Key.System != state.Prefect {
-			continue
-		}
-		switch {
-		case c.Action == plan.Unmanaged:
-			unmanaged[c.Key] = true
-		case c.Release:
-			// The pool's default queue goes with it; the set's other
-			// queues in it are changes of their own.
-			inv.Drop(withDefaultQueue(c.Key)...)
-		case c.Take:
-			for _, set := range c.OtherSets {
-				moved[set] = append(moved[set], withDefaultQueue(c.Key)...)
-			}
-		}
-	}
-	for k := range p.desired.Pools {
-		if !unmanaged[state.PoolKey(k)] {
-			inv.Add(state.PoolKey(k))
-		}
-	}
-	for k := range p.desired.Queues {
-		if !unmanaged[k] {
-			inv.Add(k)
-		}
-	}
-	if err := inv.Save(ctx, p.client); err != nil {
+		}})
+	if err != nil {
 		return err
 	}
-	sets := make([]string, 0, len(moved))
-	for set := range moved {
-		sets = append(sets, set)
+	if out.Recorded != nil {
+		fmt.Fprintln(ios.ErrOut, "Error:", ios.mask(out.Recorded.Error()))
 	}
-	slices.Sort(sets)
-	for _, set := range sets {
-		other := p.inventories.Other(set)
-		if other == nil {
-			continue
-		}
-		other.Drop(moved[set]...)
-		if err := other.Save(ctx, p.client); err != nil {
-			return fmt.Errorf("%w; set %q owns what it took over, and set %q still lists it too: run sync --adopt again to take it from set %q", err, inv.Set, set, set)
-		}
+	fmt.Fprintln(progress)
+	fmt.Fprintln(progress, render.ResultSummary(out.Results))
+	reportUnmanaged(ios, opts.Output, p.Plan)
+	if out.Failed() {
+		return silent(ExitFailure)
 	}
 	return nil
 }
 
-// withDefaultQueue is a key, and for a pool its default queue, which goes
-// with the pool.
-func withDefaultQueue(k state.Key) []state.Key {
-	if k.Kind == state.KindWorkPool {
-		return []state.Key{k, state.QueueKey(k.Name, plan.DefaultQueue)}
+// approve refuses a replacement without --allow-replace, and asks for
+// confirmation unless --yes.
+func (opts *SyncOptions) approve(p *plan.Plan) error {
+	ios := opts.IO
+	if what := replacing(p); what != "" && !opts.AllowReplace {
+		return fmt.Errorf("the plan replaces %s; nothing was changed: rerun with --allow-replace to do it", what)
 	}
-	return []state.Key{k}
-}
-
-// mayOwnKubernetes says whether the set may own objects in a cluster once
-// results are applied (results nil: before applying, or with nothing to
-// apply), and in which namespaces: while the plan holds a Kubernetes object
-// the set owns or takes over, other than one it deleted. When the cluster
-// was not read, it stays what the inventory says.
-func (p *planned) mayOwnKubernetes(results []apply.Result) (bool, []string) {
-	if p.kube == nil { // the cluster was not read
-		return p.inventory.Kubernetes, p.inventory.Namespaces
+	if opts.Yes {
+		return nil
 	}
-	gone := map[state.Key]bool{}
-	for _, r := range results {
-		if r.Status == apply.Applied && r.Action == plan.Delete {
-			gone[r.Key] = true
-		}
+	if !ios.InTTY {
+		return errors.New("nothing was changed: stdin is not a terminal, so there is nobody to confirm; rerun with --yes to apply")
 	}
-	owns := false
-	var namespaces []string
-	for _, c := range p.plan.Changes {
-		if c.Key.System != state.Kubernetes || c.Action == plan.Unmanaged || gone[c.Key] {
-			continue
-		}
-		owns = true
-		if c.Key.Namespace != "" && !slices.Contains(namespaces, c.Key.Namespace) {
-			namespaces = append(namespaces, c.Key.Namespace)
-		}
+	ok, err := confirm(ios)
+	if err != nil || !ok {
+		fmt.Fprintln(ios.ErrOut, "Cancelled; nothing was changed.")
+		return silent(ExitFailure)
 	}
-	slices.Sort(namespaces)
-	return owns, namespaces
+	return nil
 }
 
 // reportUnmanaged names the declared objects sync left alone because the
@@ -313,14 +212,6 @@ func confirm(ios *IOStreams) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(line) == "yes", nil
-}
-
-// kubeTarget keeps a nil client a nil interface.
-func kubeTarget(k KubeClient) apply.Kubernetes {
-	if k == nil {
-		return nil
-	}
-	return k
 }
 
 // replacing says what a plan replaces that needs --allow-replace (not

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prefect-apply/prefect-apply/internal/config"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 )
 
 // ValidateOptions are the flags of `validate`.
@@ -83,16 +84,7 @@ func loadFile(ios *IOStreams, name string, lookup func(string) (string, bool)) (
 // loadDocument is loadFile with the document, whose positions place later
 // problems.
 func loadDocument(ios *IOStreams, name string, lookup func(string) (string, bool)) (*config.Document, *config.File, config.Problems) {
-	doc, probs := config.LoadFile(name, config.Options{LookupEnv: lookup})
-	if doc != nil {
-		learnFileSecrets(ios, doc, lookup)
-	}
-	if len(probs) > 0 {
-		probs.Sort()
-		return nil, nil, probs
-	}
-	f, probs := doc.Validate()
-	return doc, f, probs
+	return reconcile.Load(name, lookup, &ios.secrets)
 }
 
 func summarize(f *config.File) string {

@@ -6,6 +6,8 @@
 package plan
 
 import (
+	"slices"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/prefect-apply/prefect-apply/internal/redact"
@@ -172,33 +174,32 @@ func (p *Plan) Summary() Summary {
 // Writes reports whether applying the plan writes anything: a change, the
 // ownership of an adopted object, or an orphan the set lets go of.
 func (p *Plan) Writes() bool {
-	s := p.Summary()
-	if s.Create+s.Update+s.Replace+s.Delete+s.Adopt > 0 {
+	return slices.ContainsFunc(p.Changes, Change.Writes)
+}
+
+// Writes reports whether applying the change writes anything: to the
+// object, or to the ownership records (an object adopted or taken from
+// another set, an orphan the set lets go of).
+func (c Change) Writes() bool {
+	switch c.Action {
+	case Create, Update, Replace, Delete:
 		return true
 	}
-	for _, c := range p.Changes {
-		if c.Release {
-			return true
-		}
-	}
-	return false
+	return c.Adopted() || c.Take || c.Release
 }
 
 // HasChanges reports whether the live state differs from the file: the
-// test behind diff's exit status 2. It is Writes, plus declared objects
-// that the set does not manage and that differ from the file (applying
-// leaves them alone until --adopt). Orphans do not count: without --prune
-// they are only reported; nor do unmanaged objects that match the file.
+// test behind diff's exit status 2, and status's drift.
 func (p *Plan) HasChanges() bool {
-	if p.Writes() {
-		return true
-	}
-	for _, c := range p.Changes {
-		if c.Action == Unmanaged && len(c.Fields) > 0 {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(p.Changes, Change.Differs)
+}
+
+// Differs is HasChanges for one change: it writes, or the object is
+// declared, not managed by the set and differs from the file (applying
+// leaves it alone until --adopt). Orphans do not count: without --prune
+// they are only reported; nor do unmanaged objects that match the file.
+func (c Change) Differs() bool {
+	return c.Writes() || c.Action == Unmanaged && len(c.Fields) > 0
 }
 
 // Pending returns the changes that write something to an object. Adopting

@@ -1,8 +1,10 @@
-package cli
+package reconcile
 
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,25 +38,12 @@ type kubeRead struct {
 // exist, predicts the latter by dry run, and checks that the objects the
 // pools reference and the file does not declare exist. It does not need
 // the Prefect state, so it runs while that is read.
-func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags, file *config.File, want *state.State, namespaces []string) (*kubeRead, error) {
-	newKube := env.NewKube
-	if newKube == nil {
-		newKube = func(o kube.Options) (KubeClient, error) { return kube.New(o) }
-	}
-	kctx := f.KubeContext
-	if kctx == "" && file.Kubernetes != nil {
-		kctx = file.Kubernetes.Context
-	}
-	kc, err := newKube(kube.Options{Kubeconfig: f.Kubeconfig, KubeconfigEnv: env.getenv("KUBECONFIG"), HomeDir: env.HomeDir,
-		Context: kctx, ForceConflicts: f.ForceConflicts, ReplaceWait: f.ReplaceTimeout, Timeout: f.KubeTimeout,
-		Notify: func(msg string) { fmt.Fprintln(ios.ErrOut, msg) }})
+func (in *Inputs) readKubernetes(ctx context.Context, file *config.File, want *state.State, namespaces []string) (*kubeRead, error) {
+	kc, err := in.connectKube(file)
 	if err != nil {
 		return nil, err
 	}
-	declared := make([]state.Key, 0, len(want.Objects))
-	for k := range want.Objects {
-		declared = append(declared, k)
-	}
+	declared := slices.Collect(maps.Keys(want.Objects))
 	state.SortKeys(declared)
 	objs, err := kc.ReadLive(ctx, file.Set, declared, namespaces)
 	if err != nil {
@@ -75,13 +64,25 @@ func readKubernetes(ctx context.Context, ios *IOStreams, env *Env, f *planFlags,
 	}
 	for _, k := range declared {
 		if why, ok := dry.Unchecked[k]; ok {
-			fmt.Fprintf(ios.ErrOut, "Note: %s is planned for creation without the API server's dry run: %s\n", k, why)
+			in.notify("Note: %s is planned for creation without the API server's dry run: %s", k, why)
 		}
 	}
 	if err := checkExternal(ctx, kc, file); err != nil {
 		return nil, err
 	}
 	return &kubeRead{client: kc, objects: objs, dryRun: dry}, nil
+}
+
+// connectKube builds the cluster client: --context, else the file's
+// kubernetes.context, else the kubeconfig's current one.
+func (in *Inputs) connectKube(file *config.File) (KubeClient, error) {
+	kctx := in.KubeContext
+	if kctx == "" && file.Kubernetes != nil {
+		kctx = file.Kubernetes.Context
+	}
+	return in.Connect.WithDefaults(userAgent).Kube(kube.Options{Kubeconfig: in.Kubeconfig, KubeconfigEnv: in.getenv("KUBECONFIG"), HomeDir: in.HomeDir,
+		Context: kctx, ForceConflicts: in.ForceConflicts, ReplaceWait: in.ReplaceTimeout, Timeout: in.KubeTimeout,
+		Notify: func(msg string) { in.notify("%s", msg) }})
 }
 
 // canDryRunCreate reports whether the server can judge the creation of a
@@ -156,7 +157,6 @@ func checkExternal(ctx context.Context, kc KubeClient, file *config.File) error 
 	return nil
 }
 
-// poolsUsing names the pools whose jobs use an object, for messages.
 // externalKey is the key of an object listed under kubernetes.external.
 func externalKey(file *config.File, e config.ExternalObject) state.Key {
 	ns := e.Namespace
@@ -194,6 +194,7 @@ func inUse(file *config.File) map[state.Key]string {
 	return out
 }
 
+// poolsUsing names the pools whose jobs use an object, for messages.
 func poolsUsing(file *config.File, key state.Key) string {
 	var names []string
 	for i := range file.Pools {

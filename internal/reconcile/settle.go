@@ -1,4 +1,4 @@
-package cli
+package reconcile
 
 import (
 	"context"
@@ -27,7 +27,9 @@ type settling struct {
 	read prefectReader
 }
 
-func settle(c PrefectClient) apply.Prefect {
+// settle decorates a Prefect target with the settling of 409 answers,
+// where the client can read one pool or queue.
+func settle(c apply.Prefect) apply.Prefect {
 	if r, ok := c.(prefectReader); ok {
 		return settling{Prefect: c, read: r}
 	}

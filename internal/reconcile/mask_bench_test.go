@@ -1,4 +1,4 @@
-package cli
+package reconcile
 
 import (
 	"testing"
@@ -12,12 +12,12 @@ import (
 // two Secret values), none of which occurs in it: the cost a diff of a
 // new file pays once secrets are known. (Nothing is masked, so the one
 // plan serves every round.)
-func BenchmarkRedactPlan1000(b *testing.B) {
+func BenchmarkMaskPlan1000(b *testing.B) {
 	var s redact.Set
 	s.Add("admin:bench-password-1", "registry-token-0123456789", "another secret value")
 	p := benchdata.FromEmpty(1000)
 	b.ReportAllocs()
 	for b.Loop() {
-		redactPlan(p, &s)
+		maskPlan(p, &s)
 	}
 }
