@@ -7,7 +7,8 @@
 #   robust    SIGINT/SIGTERM mid-sync, a second signal, racing syncs, prune
 #             beside foreign objects, hard names (test/e2e/robust)
 #   pipeline  random valid files against random live states, applied and
-#             planned again: nothing may be left to do (internal/plan;
+#             planned again through reconcile.Plan and reconcile.Apply:
+#             nothing may be left to do (internal/reconcile;
 #             PREFECT_APPLY_FUZZ_CASES cases)
 #   fuzz      Go's fuzzer on the loader and on the pipeline, SOAK_FUZZTIME
 #             each (default 2m)
@@ -45,10 +46,10 @@ for part in $PARTS; do
 	case $part in
 	faults) run faults go test -count=1 -v -timeout 90m -run '^TestSyncUnderFaults$' ./test/e2e/faults/ ;;
 	robust) run robust go test -count=1 -v -timeout 30m ./test/e2e/robust/ ;;
-	pipeline) run pipeline go test -count=1 -v -timeout 30m -run '^TestPipelineConverges$' ./internal/plan/ ;;
+	pipeline) run pipeline go test -count=1 -v -timeout 30m -run '^TestPipelineConverges$' ./internal/reconcile/ ;;
 	fuzz)
 		run fuzz-loader go test -count=1 -run '^$' -fuzz '^FuzzValidate$' -fuzztime "$FUZZTIME" ./internal/config/
-		run fuzz-pipeline go test -count=1 -run '^$' -fuzz '^FuzzPipeline$' -fuzztime "$FUZZTIME" ./internal/plan/
+		run fuzz-pipeline go test -count=1 -run '^$' -fuzz '^FuzzPipeline$' -fuzztime "$FUZZTIME" ./internal/reconcile/
 		;;
 	*) echo "soak.sh: unknown part $part (faults robust pipeline fuzz)" >&2; exit 2 ;;
 	esac

@@ -181,7 +181,18 @@ func refuseEmptying(p *plan.Plan, owned func(state.Key) bool) error {
 	if deletes == 0 || kept > 0 {
 		return nil
 	}
-	return fmt.Errorf("--prune would delete every object set %q owns (%d); nothing was changed: check -f and --set, or add --allow-empty if that is what you want", p.Set, deletes)
+	return &EmptyingError{Set: p.Set, Deletes: deletes}
+}
+
+// EmptyingError is a prune refused because it would delete every object
+// the set owns.
+type EmptyingError struct {
+	Set     string
+	Deletes int
+}
+
+func (e *EmptyingError) Error() string {
+	return fmt.Sprintf("--prune would delete every object set %q owns (%d); nothing was changed: check -f and --set, or add --allow-empty if that is what you want", e.Set, e.Deletes)
 }
 
 // kubeNamespaces lists the namespaces where the set's namespaced objects

@@ -1,4 +1,4 @@
-package plan_test
+package reconcile_test
 
 import (
 	"bytes"

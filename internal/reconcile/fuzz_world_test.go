@@ -1,4 +1,4 @@
-package plan_test
+package reconcile_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/prefect-apply/prefect-apply/internal/inventory"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/prefect"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -36,21 +36,16 @@ type fuzzWorld struct {
 	pools   map[string]*state.Pool
 	queues  map[state.Key]*fuzzQueue
 	objects map[state.Key]*fuzzObject
-	inv     map[string]*inventory.Inventory // by set
+	vars    map[string]prefect.Variable // the inventories' parts, by name
 	seq     int
 	writes  int
+	// refusedEmpty counts the prunes refused as emptying the set.
+	refusedEmpty int
 }
 
 func newFuzzWorld() *fuzzWorld {
 	return &fuzzWorld{pools: map[string]*state.Pool{}, queues: map[state.Key]*fuzzQueue{},
-		objects: map[state.Key]*fuzzObject{}, inv: map[string]*inventory.Inventory{}}
-}
-
-func (w *fuzzWorld) inventory(set string) *inventory.Inventory {
-	if w.inv[set] == nil {
-		w.inv[set] = inventory.New(set)
-	}
-	return w.inv[set]
+		objects: map[state.Key]*fuzzObject{}, vars: map[string]prefect.Variable{}}
 }
 
 func (w *fuzzWorld) tick() string {

@@ -1,12 +1,14 @@
-package plan_test
+package reconcile_test
 
 import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,39 +18,40 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/prefect-apply/prefect-apply/internal/apply"
-	"github.com/prefect-apply/prefect-apply/internal/config"
-	"github.com/prefect-apply/prefect-apply/internal/desired"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
-// The whole pipeline, fuzzed: a random but valid pools.yaml (interpolation,
-// anchors and merge keys, job template overrides and raw templates, RBAC,
-// Secrets from the environment and from files) is loaded, validated and
-// built into a desired State as diff and sync do; a live state comes from
-// syncing an earlier random file and changing things out of band; the plan
-// is applied by apply.Execute to an in-memory Prefect server and cluster
-// that behave as the real ones do where it matters (the server's default
-// queue, priority shifting, 409/404 on creating what exists or updating
-// what does not, server-side apply with field ownership and defaulting);
-// ownership is recorded as sync records it. Then the same file planned
-// again must write nothing: Compute(x, apply(Compute(x, live))) is empty.
+// The whole pipeline, fuzzed, through the code diff and sync run: a random
+// but valid pools.yaml (interpolation, anchors and merge keys, job template
+// overrides and raw templates, RBAC, Secrets from the environment and from
+// files) is planned by reconcile.Plan and applied by reconcile.Apply
+// against an in-memory Prefect server and cluster that behave as the real
+// ones do where it matters (the server's default queue, priority shifting,
+// 409/404 on creating what exists or updating what does not, server-side
+// apply with field ownership and defaulting, the inventories in Prefect
+// Variables); a live state comes from syncing an earlier random file and
+// changing things out of band. Every guard of the real run applies: the
+// emptying prune is refused (and then allowed), objects in use are kept,
+// external objects are checked. Then the same file planned again must
+// write nothing: Plan(x, Apply(Plan(x, live))) is empty.
 
 const fuzzSet = "fz"
 
-// --- diff and sync, as the commands run them -------------------------------
+// --- diff and sync, through reconcile --------------------------------------
 
 // fuzzRun is one file with its environment and options.
 type fuzzRun struct {
 	yaml    string
 	env     map[string]string
-	dir     string
+	dir     string // the file and its fromFile sources; made when empty
 	prune   bool
 	adopt   bool
 	skipK8s bool
 	want    map[string]poolExpect // what interpolation and merging must give
-	file    *config.File
-	desired *state.State
+	path    string                // where the file was written
+	checked bool                  // the desired state met want
 }
 
 type poolExpect struct {
@@ -59,32 +62,31 @@ type poolExpect struct {
 
 func (r *fuzzRun) lookup(k string) (string, bool) { v, ok := r.env[k]; return v, ok }
 
-// loaded loads the run's file once: every plan of a run starts from the
-// same file.
-func (r *fuzzRun) loaded(t *testing.T) (*config.File, *state.State) {
+// file writes the run's pools.yaml once, beside its fromFile sources.
+func (r *fuzzRun) file(t *testing.T) string {
 	t.Helper()
-	if r.file == nil {
-		r.file, r.desired = load(t, r)
+	if r.path != "" {
+		return r.path
 	}
-	return r.file, r.desired
+	if r.dir == "" {
+		r.dir = t.TempDir()
+	}
+	r.path = filepath.Join(r.dir, "fuzz-pools.yaml")
+	if err := os.WriteFile(r.path, []byte(r.yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return r.path
 }
 
-// load runs load → validate → desired.Build and checks what interpolation
-// and the job template merge produced.
-func load(t *testing.T, r *fuzzRun) (*config.File, *state.State) {
+func (r *fuzzRun) inputs(t *testing.T, w *fuzzWorld) reconcile.Inputs {
+	return reconcile.Inputs{File: r.file(t), PrefectURL: "http://127.0.0.1:1/api", LookupEnv: r.lookup,
+		Prune: r.prune, Adopt: r.adopt, SkipKubernetes: r.skipK8s, Connect: w.connect()}
+}
+
+// checkExpected checks what interpolation and the job template merge
+// produced.
+func checkExpected(t *testing.T, r *fuzzRun, want *state.State) {
 	t.Helper()
-	doc, probs := config.Parse(strings.NewReader(r.yaml), "pools.yaml", config.Options{LookupEnv: r.lookup})
-	if len(probs) > 0 {
-		t.Fatalf("the generated file does not parse:\n%s\n%s", probs, r.yaml)
-	}
-	file, probs := doc.Validate()
-	if len(probs) > 0 {
-		t.Fatalf("the generated file is not valid:\n%s\n%s", probs, r.yaml)
-	}
-	want, err := desired.Build(file, desired.Options{LookupEnv: r.lookup, Dir: r.dir, SkipKubernetes: r.skipK8s})
-	if err != nil {
-		t.Fatalf("building the desired state: %v\n%s", err, r.yaml)
-	}
 	for name, exp := range r.want {
 		p := want.Pools[name]
 		if p == nil {
@@ -105,7 +107,6 @@ func load(t *testing.T, r *fuzzRun) (*config.File, *state.State) {
 			}
 		}
 	}
-	return file, want
 }
 
 func defaultOf(props map[string]any, name string) any {
@@ -120,86 +121,72 @@ func show(p *string) string {
 	return strconv.Quote(*p)
 }
 
-func usesKubernetes(f *config.File) bool {
-	return f.Kubernetes != nil && len(f.Kubernetes.Resources)+len(f.Kubernetes.Secrets)+len(f.Kubernetes.External) > 0
-}
-
-// diff computes the plan as cli.computePlan does.
-func (w *fuzzWorld) diff(t *testing.T, r *fuzzRun) (*plan.Plan, *config.File, *state.State) {
+// diff computes the plan with reconcile.Plan, as diff and sync do. A
+// prune that would empty the set must be refused for that reason alone;
+// it is then planned again with --allow-empty.
+func (w *fuzzWorld) diff(t *testing.T, r *fuzzRun) *reconcile.Planned {
 	t.Helper()
-	file, want := r.loaded(t)
-	live := w.readState()
-	inv := w.inventory(file.Set)
-	opts := plan.Options{Set: file.Set, Prune: r.prune, Adopt: r.adopt, Owned: inv.Owns}
-	if !r.skipK8s && usesKubernetes(file) {
-		objs := w.readKube(file.Set, want.Objects)
-		var existing []*unstructured.Unstructured
-		for k, o := range objs {
-			live.Objects[k] = o
-			if d, ok := want.Objects[k]; ok {
-				existing = append(existing, d)
-			}
-		}
-		opts.Predicted = w.predict(existing, want.SecretData)
-		owned := opts.Owned
-		opts.Owned = func(k state.Key) bool {
-			if k.System == state.Kubernetes {
-				o, ok := live.Objects[k]
-				return ok && state.OwnedBy(o, file.Set)
-			}
-			return owned(k)
+	in := r.inputs(t, w)
+	p, err := reconcile.Plan(context.Background(), in)
+	var empty *reconcile.EmptyingError
+	if errors.As(err, &empty) {
+		w.refusedEmpty++
+		in.AllowEmpty = true
+		p, err = reconcile.Plan(context.Background(), in)
+		if err == nil && !emptiesSet(p) {
+			t.Fatalf("a prune was refused as emptying the set, but its plan keeps something:\n%s\nfile:\n%s", dumpPlan(p.Plan), r.yaml)
 		}
 	}
-	p, err := plan.Compute(want, live, opts)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("planning: %v\nfile:\n%s", err, r.yaml)
 	}
-	return p, file, want
-}
-
-// sync plans, applies with apply.Execute and records ownership as
-// cli.syncRun does, and returns the plan.
-func (w *fuzzWorld) sync(t *testing.T, r *fuzzRun) *plan.Plan {
-	t.Helper()
-	p, file, want := w.diff(t, r)
-	inv := w.inventory(file.Set)
-	record := func(results []apply.Result) {
-		for _, res := range results {
-			if res.Status == apply.Applied && (res.Action == plan.Delete || res.Action == plan.Replace) {
-				inv.Remove(res.Key)
-			}
-		}
-		unmanaged := map[state.Key]bool{}
-		for _, c := range p.Changes {
-			if c.Action == plan.Unmanaged {
-				unmanaged[c.Key] = true
-			}
-		}
-		for k := range want.Pools {
-			if !unmanaged[state.PoolKey(k)] {
-				inv.Add(state.PoolKey(k))
-			}
-		}
-		for k := range want.Queues {
-			if !unmanaged[k] {
-				inv.Add(k)
-			}
-		}
-	}
-	if !p.Writes() {
-		record(nil)
-		return p
-	}
-	record(nil)
-	results := apply.Execute(context.Background(), p, apply.Targets{Prefect: w, Kubernetes: w,
-		SecretData: want.SecretData, AllowReplace: true, Concurrency: 4})
-	record(results)
-	for _, res := range results {
-		if res.Status != apply.Applied {
-			t.Fatalf("%s %s: %s: %s\nplan:\n%s\nfile:\n%s", res.Action, res.Key, res.Status, res.Error, dumpPlan(p), r.yaml)
-		}
+	if !r.checked {
+		checkExpected(t, r, p.Desired)
+		r.checked = true
 	}
 	return p
+}
+
+// emptiesSet reports whether a plan deletes something and keeps nothing
+// the set owns: what the guard refuses.
+func emptiesSet(p *reconcile.Planned) bool {
+	owned := func(k state.Key) bool {
+		if k.System == state.Kubernetes {
+			o := p.Live.Objects[k]
+			return o != nil && state.OwnedBy(o, p.File.Set)
+		}
+		return p.Inventory.Owns(k)
+	}
+	deletes := 0
+	for _, c := range p.Plan.Changes {
+		switch {
+		case c.Action == plan.Delete:
+			deletes++
+		case c.Action != plan.Orphan && owned(c.Key):
+			return false
+		}
+	}
+	return deletes > 0
+}
+
+// sync plans and applies with reconcile.Apply, as sync does, and returns
+// the plan.
+func (w *fuzzWorld) sync(t *testing.T, r *fuzzRun) *plan.Plan {
+	t.Helper()
+	p := w.diff(t, r)
+	out, err := reconcile.Apply(context.Background(), p, reconcile.ApplyOptions{AllowReplace: true, Concurrency: 4})
+	if err != nil {
+		t.Fatalf("recording ownership: %v", err)
+	}
+	for _, res := range out.Results {
+		if res.Status != apply.Applied {
+			t.Fatalf("%s %s: %s: %s\nplan:\n%s\nfile:\n%s", res.Action, res.Key, res.Status, res.Error, dumpPlan(p.Plan), r.yaml)
+		}
+	}
+	if out.Recorded != nil {
+		t.Fatalf("recording ownership after applying: %v", out.Recorded)
+	}
+	return p.Plan
 }
 
 // checkConverged syncs r and plans it again: nothing may be left to write,
@@ -207,7 +194,7 @@ func (w *fuzzWorld) sync(t *testing.T, r *fuzzRun) *plan.Plan {
 func (w *fuzzWorld) checkConverged(t *testing.T, r *fuzzRun, what string) (first *plan.Plan) {
 	t.Helper()
 	first = w.sync(t, r)
-	again, _, _ := w.diff(t, r)
+	again := w.diff(t, r).Plan
 	if again.Writes() || r.adopt && again.HasChanges() {
 		t.Fatalf("%s: not converged after one sync; the second plan:\n%s\nthe first plan:\n%s\nfile:\n%s\nlive now:\n%s",
 			what, dumpPlan(again), dumpPlan(first), r.yaml, w.dumpQueues())
@@ -383,7 +370,9 @@ func (w *fuzzWorld) meddle(r *rand.Rand, n int) {
 			}
 		case 9: // an object deleted
 			if len(objects) > 0 {
-				delete(w.objects, objects[r.Intn(len(objects))])
+				if k := objects[r.Intn(len(objects))]; k != externalSecret {
+					delete(w.objects, k)
+				}
 			}
 		case 10: // an object made by hand where the file declares one
 			kind := pick(r, "ServiceAccount", "ConfigMap", "Namespace")
@@ -437,8 +426,8 @@ func TestPipelineConverges(t *testing.T) {
 		stats.run(t, int64(20261126+i))
 	}
 	a := stats.actions
-	t.Logf("pipeline fuzz: %d cases, %d syncs, %d server writes; planned: %d create, %d update, %d replace, %d delete, %d adopt, %d unmanaged left alone; %d Kubernetes changes, %d queue priorities set; 0 not converged; %v",
-		cases, stats.syncs, stats.writes, a.Create, a.Update, a.Replace, a.Delete, a.Adopt, a.Unmanaged, stats.kube, stats.priorities,
+	t.Logf("pipeline fuzz: %d cases, %d syncs, %d server writes; planned: %d create, %d update, %d replace, %d delete, %d adopt, %d unmanaged left alone; %d Kubernetes changes, %d queue priorities set, %d prunes refused as emptying the set; 0 not converged; %v",
+		cases, stats.syncs, stats.writes, a.Create, a.Update, a.Replace, a.Delete, a.Adopt, a.Unmanaged, stats.kube, stats.priorities, stats.refusedEmpty,
 		time.Since(began).Round(time.Millisecond))
 	// The generator must reach every kind of change, or the property
 	// proves little.
@@ -451,12 +440,13 @@ type fuzzStats struct {
 	syncs, changed, writes, created, priorities int
 	actions                                     plan.Summary
 	kube                                        int // Kubernetes changes that write
+	refusedEmpty                                int // prunes refused as emptying the set
 }
 
 func (s *fuzzStats) run(t *testing.T, seed int64) {
 	t.Helper()
 	r := rand.New(rand.NewSource(seed))
-	w := newFuzzWorld()
+	w := newFuzzWorld().withExternal()
 	for i, n := 0, 1+r.Intn(3); i < n; i++ {
 		run := genDocument(r)
 		if run.dir != "" {
@@ -472,6 +462,8 @@ func (s *fuzzStats) run(t *testing.T, seed int64) {
 			s.changed++
 		}
 		s.writes += w.writes - before
+		s.refusedEmpty += w.refusedEmpty
+		w.refusedEmpty = 0
 		sum := p.Summary()
 		s.actions.Create += sum.Create
 		s.actions.Update += sum.Update
