@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -28,7 +29,7 @@ shell reads completions at start-up (see each shell's help).`,
   prefect-apply completion powershell | Out-String | Invoke-Expression`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("name a shell: bash, zsh, fish or powershell")}
+			return errors.New("name a shell: bash, zsh, fish or powershell")
 		},
 	}
 	shells := []struct {

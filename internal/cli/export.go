@@ -1,17 +1,12 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
 
-	"github.com/prefect-apply/prefect-apply/internal/config"
-	"github.com/prefect-apply/prefect-apply/internal/export"
-	"github.com/prefect-apply/prefect-apply/internal/inventory"
-	"github.com/prefect-apply/prefect-apply/internal/kube"
 	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 )
 
@@ -80,80 +75,34 @@ Exit status: 0 when the file was written and checks out, 1 otherwise.`,
 }
 
 func exportRun(ctx context.Context, opts *ExportOptions) error {
-	env := opts.Env
-	in := env.inputs(opts.IO)
-	in.PrefectURL = opts.PrefectURL
-	client, err := reconcile.ConnectPrefect(in, "")
-	if err != nil {
-		return err
-	}
-	live, err := client.ReadState(ctx)
-	if err != nil {
-		return err
-	}
-	var kc export.Kube
-	if opts.Kubernetes {
-		if kc, err = exportKube(env, opts); err != nil {
-			return err
-		}
-	}
-	set := opts.Set
-	if set == "" && opts.Output != "" {
-		set = config.DefaultSet(opts.Output)
-	}
-	// What other sets own is named in a warning: adopting the file would
-	// take it from them.
-	inventories, err := inventory.LoadAll(ctx, client, set)
-	if err != nil {
-		return err
-	}
-	e, err := export.Build(ctx, live, kc, export.Options{Set: set, Pools: opts.Pools, Kubernetes: opts.Kubernetes, Owners: inventories.OwnersOf})
-	if err != nil {
-		return err
-	}
+	in := opts.Env.inputs(opts.IO)
+	in.PrefectURL, in.Kubeconfig, in.KubeContext, in.Set = opts.PrefectURL, opts.Kubeconfig, opts.KubeContext, opts.Set
 	name := opts.Output
 	if name == "" {
 		name = "pools.yaml"
 	}
-	var buf bytes.Buffer
-	if err := export.Encode(&buf, e, name); err != nil {
-		return err
-	}
-	problems, err := export.Verify(buf.Bytes(), name, live, e.Inexact)
+	out, err := reconcile.Export(ctx, in, reconcile.ExportOptions{Name: name, Pools: opts.Pools, Kubernetes: opts.Kubernetes, Written: opts.Output != ""})
 	if err != nil {
 		return err
 	}
 	if opts.Output == "" {
-		if _, err := opts.IO.Out.Write(buf.Bytes()); err != nil {
+		if _, err := opts.IO.Out.Write(out.YAML); err != nil {
 			return err
 		}
-	} else if err := os.WriteFile(opts.Output, buf.Bytes(), 0o644); err != nil {
+	} else if err := os.WriteFile(opts.Output, out.YAML, 0o644); err != nil {
 		return fmt.Errorf("writing the export: %w", err)
 	}
-	for _, w := range e.Warnings {
+	for _, w := range out.Warnings {
 		fmt.Fprintln(opts.IO.ErrOut, "Warning:", w)
 	}
-	if len(problems) > 0 {
-		for _, p := range problems {
+	if len(out.Problems) > 0 {
+		for _, p := range out.Problems {
 			fmt.Fprintln(opts.IO.ErrOut, p)
 		}
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the exported file does not reproduce the live state (%d problem%s above); please report it", len(problems), plural(len(problems)))}
+		return fmt.Errorf("the exported file does not reproduce the live state (%d problem%s above); please report it", len(out.Problems), plural(len(out.Problems)))
 	}
 	if opts.Output != "" {
-		fmt.Fprintf(opts.IO.ErrOut, "Wrote %s: %s.\n", opts.Output, summarize(e.File))
+		fmt.Fprintf(opts.IO.ErrOut, "Wrote %s: %s.\n", opts.Output, summarize(out.File))
 	}
 	return nil
-}
-
-// exportKube connects to the cluster as diff and sync do.
-func exportKube(env *Env, opts *ExportOptions) (export.Kube, error) {
-	kc, err := env.NewKube(kube.Options{Kubeconfig: opts.Kubeconfig, KubeconfigEnv: env.getenv("KUBECONFIG"), HomeDir: env.HomeDir, Context: opts.KubeContext})
-	if err != nil {
-		return nil, err
-	}
-	ek, ok := kc.(export.Kube)
-	if !ok {
-		return nil, fmt.Errorf("the Kubernetes client cannot list objects")
-	}
-	return ek, nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prefect-apply/prefect-apply/internal/kube"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -34,8 +35,8 @@ type memPrefect struct {
 }
 
 var (
-	_ PrefectClient = (*memPrefect)(nil)
-	_ StatusClient  = (*memPrefect)(nil)
+	_ PrefectClient          = (*memPrefect)(nil)
+	_ reconcile.StatusClient = (*memPrefect)(nil)
 )
 
 func newMemPrefect() *memPrefect {

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -113,13 +114,13 @@ func (f *planFlags) register(fs *pflag.FlagSet, cmd string) {
 
 func (f *planFlags) validate() error {
 	if f.KubeTimeout <= 0 {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--kube-request-timeout %s: give a positive duration, e.g. 30s or 2m", f.KubeTimeout)}
+		return fmt.Errorf("--kube-request-timeout %s: give a positive duration, e.g. 30s or 2m", f.KubeTimeout)
 	}
 	switch f.Output {
 	case "text", "json", "markdown":
 		return nil
 	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--output %q: use text, json or markdown", f.Output)}
+	return fmt.Errorf("--output %q: use text, json or markdown", f.Output)
 }
 
 // inputs are the flags as reconcile takes them.
@@ -154,23 +155,22 @@ func printStats(ios *IOStreams, p *reconcile.Planned) {
 	if p == nil {
 		return
 	}
-	write := func(server string, stats map[string]int) {
-		keys := make([]string, 0, len(stats))
-		total := 0
-		for k, n := range stats {
-			keys = append(keys, k)
-			total += n
-		}
-		sort.Strings(keys)
-		fmt.Fprintf(ios.ErrOut, "requests to %s: %d\n", server, total)
-		for _, k := range keys {
-			fmt.Fprintf(ios.ErrOut, "  %-44s %d\n", k, stats[k])
-		}
-	}
 	if p.Client != nil {
-		write("Prefect", p.Client.Stats())
+		printRequests(ios, "Prefect", p.Client.Stats())
 	}
 	if p.Kube != nil {
-		write("Kubernetes", p.Kube.Stats())
+		printRequests(ios, "Kubernetes", p.Kube.Stats())
+	}
+}
+
+// printRequests writes one server's request counts to stderr, by route.
+func printRequests(ios *IOStreams, server string, stats map[string]int) {
+	total := 0
+	for _, n := range stats {
+		total += n
+	}
+	fmt.Fprintf(ios.ErrOut, "requests to %s: %d\n", server, total)
+	for _, k := range slices.Sorted(maps.Keys(stats)) {
+		fmt.Fprintf(ios.ErrOut, "  %-44s %d\n", k, stats[k])
 	}
 }

@@ -65,7 +65,7 @@ func renderRun(opts *RenderOptions) error {
 		for _, p := range probs {
 			fmt.Fprintln(ios.ErrOut, ios.mask(p.Error()))
 		}
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s: %d problem%s", opts.File, len(probs), plural(len(probs)))}
+		return fmt.Errorf("%s: %d problem%s", opts.File, len(probs), plural(len(probs)))
 	}
 	var names []string
 	for i := range f.Pools {
@@ -99,13 +99,13 @@ func renderRun(opts *RenderOptions) error {
 		if err := enc.Encode(masked); err != nil {
 			return err
 		}
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("pool %q: the template holds a secret value (the Prefect credential, or a value a Secret of the file reads), shown above as %q at %s; "+
+		return fmt.Errorf("pool %q: the template holds a secret value (the Prefect credential, or a value a Secret of the file reads), shown above as %q at %s; "+
 			"the output is not what sync would send, and sync would store the secret in plain text in the pool: take it out of %s, and give a job a secret through valueFrom.secretKeyRef",
-			opts.Pool, plan.Masked, ios.mask(strings.Join(changedPaths(generic, masked, ""), ", ")), opts.File)}
+			opts.Pool, plan.Masked, ios.mask(strings.Join(changedPaths(generic, masked, ""), ", ")), opts.File)
 	}
 	if len(names) == 0 {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s has no pool %q: it declares no pools", opts.File, opts.Pool)}
+		return fmt.Errorf("%s has no pool %q: it declares no pools", opts.File, opts.Pool)
 	}
 	sort.Strings(names)
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%s has no pool %q; its pools: %s", opts.File, opts.Pool, strings.Join(names, ", "))}
+	return fmt.Errorf("%s has no pool %q; its pools: %s", opts.File, opts.Pool, strings.Join(names, ", "))
 }

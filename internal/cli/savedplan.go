@@ -2,14 +2,11 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/reconcile"
@@ -26,23 +23,11 @@ func (o *DiffOptions) compute(ctx context.Context) (*reconcile.Planned, error) {
 	if o.Out == "" {
 		return computePlan(ctx, o.IO, o.Env, &o.planFlags)
 	}
-	sha, err := fileSHA256(o.File)
+	p, saved, err := reconcile.PlanForSaving(ctx, o.inputs(o.IO, o.Env))
+	printProblems(o.IO, err)
 	if err != nil {
 		return nil, err
 	}
-	p, err := computePlan(ctx, o.IO, o.Env, &o.planFlags)
-	if err != nil {
-		return nil, err
-	}
-	salt := make([]byte, 32)
-	if _, err := rand.Read(salt); err != nil {
-		return nil, fmt.Errorf("saving the plan: %w", err)
-	}
-	saved, err := seal(p, salt, plan.SavedSource{File: o.File, SHA256: sha}, savedOptions(&o.planFlags))
-	if err != nil {
-		return nil, err
-	}
-	saved.CreatedAt = time.Now().UTC().Format(time.RFC3339)
 	raw, err := json.MarshalIndent(saved, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("saving the plan: %w", err)
@@ -60,41 +45,25 @@ func (o *SyncOptions) compute(ctx context.Context) (*reconcile.Planned, error) {
 	if o.PlanFile == "" {
 		return computePlan(ctx, o.IO, o.Env, &o.planFlags)
 	}
-	saved, err := readSaved(o.PlanFile)
+	saved, err := reconcile.ReadSaved(o.PlanFile)
 	if err != nil {
 		return nil, err
 	}
-	salt, err := saved.Salt()
-	if err != nil {
-		return nil, refuse("%s: %v", o.PlanFile, err)
-	}
-	sha, err := fileSHA256(o.File)
-	if err != nil {
+	if err := reconcile.CheckSource(saved, o.PlanFile, o.File); err != nil {
 		return nil, err
-	}
-	if sha != saved.Source.SHA256 {
-		return nil, refuse("%s was made from a different %s (%s, sha256 %.12s; the file now %.12s); nothing was read or changed: run diff --out again and review the new plan",
-			o.PlanFile, o.File, saved.Source.File, saved.Source.SHA256, sha)
 	}
 	if err := o.takeOptions(saved); err != nil {
 		return nil, err
 	}
-	p, err := computePlan(ctx, o.IO, o.Env, &o.planFlags)
-	if err != nil {
-		return nil, err
-	}
-	now, err := seal(p, salt, saved.Source, saved.Options)
-	if err != nil {
-		return nil, err
-	}
-	if diffs := plan.Compare(saved, now); len(diffs) > 0 {
-		for _, m := range diffs {
+	p, err := reconcile.PlanSaved(ctx, o.inputs(o.IO, o.Env), saved, o.PlanFile)
+	printProblems(o.IO, err)
+	var stale *reconcile.StaleError
+	if errors.As(err, &stale) {
+		for _, m := range stale.Mismatches {
 			fmt.Fprintln(o.IO.ErrOut, "  "+render.Object(m.Key)+": "+m.Reason)
 		}
-		return nil, refuse("%s is out of date: %d object%s above changed since it was made (%s); nothing was changed: run diff --out again and review the new plan",
-			o.PlanFile, len(diffs), plural(len(diffs)), madeAt(saved))
 	}
-	return p, nil
+	return p, err
 }
 
 // takeOptions applies the flags that shaped the saved plan; a flag given
@@ -118,57 +87,11 @@ func (o *SyncOptions) takeOptions(s *plan.Saved) error {
 		without = append(without, fmt.Sprintf("--set %s (the plan's set is %q)", o.Set, s.Set))
 	}
 	if len(without) > 0 {
-		return refuse("%s was made without %s; nothing was read or changed: the plan decides these, so run diff --out with them", o.PlanFile, strings.Join(without, ", "))
+		return fmt.Errorf("%s was made without %s; nothing was read or changed: the plan decides these, so run diff --out with them", o.PlanFile, strings.Join(without, ", "))
 	}
 	if len(with) > 0 {
-		return refuse("%s was made with %s; nothing was read or changed: the plan decides these, so run diff --out without them", o.PlanFile, strings.Join(with, "; "))
+		return fmt.Errorf("%s was made with %s; nothing was read or changed: the plan decides these, so run diff --out without them", o.PlanFile, strings.Join(with, "; "))
 	}
 	o.Prune, o.Adopt, o.SkipKubernetes, o.ForceConflicts, o.Set = s.Options.Prune, s.Options.Adopt, s.Options.SkipKubernetes, s.Options.ForceConflicts, s.Set
 	return nil
-}
-
-func savedOptions(f *planFlags) plan.SavedOptions {
-	return plan.SavedOptions{Prune: f.Prune, Adopt: f.Adopt, SkipKubernetes: f.SkipKubernetes, ForceConflicts: f.ForceConflicts}
-}
-
-func seal(p *reconcile.Planned, salt []byte, src plan.SavedSource, opts plan.SavedOptions) (*plan.Saved, error) {
-	return plan.Seal(p.Plan, plan.SealInput{Source: src, Options: opts, Salt: salt, Live: p.Live, SecretData: p.Desired.SecretData})
-}
-
-func readSaved(path string) (*plan.Saved, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &ExitError{Code: ExitFailure, Err: fmt.Errorf("reading the saved plan: %w", err)}
-	}
-	var s plan.Saved
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, refuse("%s is not a saved plan (%v): write one with diff --out", path, err)
-	}
-	if s.Kind != plan.SavedKind {
-		return nil, refuse("%s is not a saved plan (kind %q, want %q): write one with diff --out", path, s.Kind, plan.SavedKind)
-	}
-	if s.Version != plan.SavedVersion {
-		return nil, refuse("%s is a version %d saved plan; this prefect-apply reads version %d", path, s.Version, plan.SavedVersion)
-	}
-	return &s, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", &ExitError{Code: ExitFailure, Err: fmt.Errorf("reading %s: %w", path, err)}
-	}
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:]), nil
-}
-
-func madeAt(s *plan.Saved) string {
-	if s.CreatedAt == "" {
-		return "made from " + s.Source.File
-	}
-	return "made " + s.CreatedAt + " from " + s.Source.File
-}
-
-func refuse(format string, args ...any) error {
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf(format, args...)}
 }

@@ -31,12 +31,8 @@ type SyncOptions struct {
 	changed func(name string) bool
 }
 
-func newSyncCmd(ios *IOStreams, env *Env) *cobra.Command {
-	opts := &SyncOptions{IO: ios, Env: env}
-	cmd := &cobra.Command{
-		Use:   "sync [-f FILE]",
-		Short: "Apply the plan: make the live pools and queues match the file",
-		Long: `Compute the plan as diff does, print it, ask for confirmation (or take
+// syncLong is sync's --help text.
+const syncLong = `Compute the plan as diff does, print it, ask for confirmation (or take
 --yes), and apply it in dependency order: pools before their queues, queues
 by ascending priority. Each change is reported as it finishes.
 
@@ -85,7 +81,14 @@ differently. A refusal changes nothing. --yes, --allow-replace and
 --allow-empty are still needed where sync needs them.
 
 Exit status: 0 when everything was applied (or nothing had to be), 1 on
-any error, a refused plan included.`,
+any error, a refused plan included.`
+
+func newSyncCmd(ios *IOStreams, env *Env) *cobra.Command {
+	opts := &SyncOptions{IO: ios, Env: env}
+	cmd := &cobra.Command{
+		Use:   "sync [-f FILE]",
+		Short: "Apply the plan: make the live pools and queues match the file",
+		Long:  syncLong,
 		Example: `  # Review, then confirm at the prompt
   prefect-apply sync -f pools.yaml
 
@@ -105,10 +108,10 @@ any error, a refused plan included.`,
 				return err
 			}
 			if opts.Concurrency < 1 {
-				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--concurrency %d: give at least 1 (changes applied at the same time)", opts.Concurrency)}
+				return fmt.Errorf("--concurrency %d: give at least 1 (changes applied at the same time)", opts.Concurrency)
 			}
 			if opts.ReplaceTimeout <= 0 {
-				return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--replace-timeout %s: give a positive duration, e.g. 30s or 5m", opts.ReplaceTimeout)}
+				return fmt.Errorf("--replace-timeout %s: give a positive duration, e.g. 30s or 5m", opts.ReplaceTimeout)
 			}
 			opts.changed = cmd.Flags().Changed
 			return syncRun(cmd.Context(), opts)
@@ -251,6 +254,6 @@ func refused(p *plan.Plan, what string) error {
 	for _, c := range probs {
 		lines = append(lines, render.Object(c.Key)+": "+c.Problem)
 	}
-	return &ExitError{Code: ExitFailure, Err: fmt.Errorf("the API server refuses %d object%s in a dry run; %s: fix the file\n  %s",
-		len(probs), plural(len(probs)), what, strings.Join(lines, "\n  "))}
+	return fmt.Errorf("the API server refuses %d object%s in a dry run; %s: fix the file\n  %s",
+		len(probs), plural(len(probs)), what, strings.Join(lines, "\n  "))
 }

@@ -83,7 +83,7 @@ templates are embedded: jobTemplate overrides are merged onto those.`,
 				writeVersion(ios, v)
 				return nil
 			}
-			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("--output %q: use text or json", output)}
+			return fmt.Errorf("--output %q: use text or json", output)
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
