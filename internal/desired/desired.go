@@ -28,12 +28,18 @@ type Options struct {
 	// SkipSecretValues builds Secrets without reading their values (for
 	// offline rendering); their data is empty.
 	SkipSecretValues bool
+	// ReadFile reads a fromFile value; config.ReadSecretFile when nil.
+	// A run passes the values it read once, with the same checks.
+	ReadFile func(path string) ([]byte, error)
 }
 
 // Build returns the desired State of a validated file.
 func Build(f *config.File, opts Options) (*state.State, error) {
 	if opts.LookupEnv == nil {
 		opts.LookupEnv = os.LookupEnv
+	}
+	if opts.ReadFile == nil {
+		opts.ReadFile = config.ReadSecretFile
 	}
 	s := state.New()
 	for i := range f.Pools {
@@ -139,7 +145,7 @@ func secret(f *config.File, index int, sec config.Secret, opts Options) (*unstru
 			if !filepath.IsAbs(path) {
 				path = filepath.Join(opts.Dir, path)
 			}
-			v, err := os.ReadFile(path)
+			v, err := opts.ReadFile(path)
 			if err != nil {
 				return nil, nil, &SecretError{Index: index, Key: k, Source: "fromFile",
 					Err: fmt.Errorf("secret %s/%s key %q: reading %s: %w", ns, sec.Name, k, src.FromFile, unwrapPath(err))}

@@ -3,8 +3,6 @@ package reconcile
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -31,6 +29,10 @@ func Load(name string, lookup func(string) (string, bool), secrets *redact.Set) 
 	if doc != nil && secrets != nil {
 		LearnFileSecrets(secrets, doc, lookup)
 	}
+	return validated(doc, probs)
+}
+
+func validated(doc *config.Document, probs config.Problems) (*config.Document, *config.File, config.Problems) {
 	if len(probs) > 0 {
 		probs.Sort()
 		return nil, nil, probs
@@ -39,9 +41,18 @@ func Load(name string, lookup func(string) (string, bool), secrets *redact.Set) 
 	return doc, f, probs
 }
 
-// load is Load with the run's --set, as an error.
+// load is Load with the run's --set, as an error; it keeps the Secret
+// files it read for build.
 func (in *Inputs) load() (*config.Document, *config.File, error) {
-	doc, file, probs := Load(in.File, in.lookup(), in.Secrets)
+	doc, probs := config.LoadFile(in.File, config.Options{LookupEnv: in.lookup()})
+	if doc != nil {
+		secrets := in.Secrets
+		if secrets == nil {
+			secrets = &redact.Set{}
+		}
+		in.files = LearnFileSecrets(secrets, doc, in.lookup())
+	}
+	doc, file, probs := validated(doc, probs)
 	if len(probs) > 0 {
 		return nil, nil, &ProblemsError{Problems: probs,
 			Summary: fmt.Sprintf("%s: %d problem%s; nothing was read or changed", in.File, len(probs), plural(len(probs)))}
@@ -58,7 +69,7 @@ func (in *Inputs) load() (*config.Document, *config.File, error) {
 // build is the file's desired state, its Secret values read; a value that
 // cannot be read is a problem at the line that names it.
 func (in *Inputs) build(doc *config.Document, file *config.File) (*state.State, error) {
-	want, err := desired.Build(file, desired.Options{LookupEnv: in.lookup(), Dir: filepath.Dir(in.File), SkipKubernetes: in.SkipKubernetes})
+	want, err := desired.Build(file, desired.Options{LookupEnv: in.lookup(), Dir: doc.Dir, SkipKubernetes: in.SkipKubernetes, ReadFile: in.files.Read})
 	var se *desired.SecretError
 	if errors.As(err, &se) {
 		path := config.Path{"kubernetes", "secrets", strconv.Itoa(se.Index), "keys", se.Key, se.Source}
@@ -73,33 +84,43 @@ func (in *Inputs) build(doc *config.Document, file *config.File) (*state.State, 
 // LearnFileSecrets adds the values the file's Secrets read to secrets, as
 // far as they can be read now: a variable that is not set or a file that
 // cannot be read holds nothing to mask (desired.Build reports it, if it
-// must).
-func LearnFileSecrets(secrets *redact.Set, doc *config.Document, lookup func(string) (string, bool)) {
+// must). It returns the files as read, by path, for desired.Build to take
+// instead of reading them again.
+func LearnFileSecrets(secrets *redact.Set, doc *config.Document, lookup func(string) (string, bool)) SecretFiles {
 	vars, files := doc.SecretSources()
 	for _, name := range vars {
 		if v, ok := lookup(name); ok {
 			secrets.Add(v)
 		}
 	}
+	read := SecretFiles{}
 	for _, name := range files {
 		if !filepath.IsAbs(name) {
 			name = filepath.Join(doc.Dir, name)
 		}
-		// Regular files only: validate, offline, must not block on a
-		// FIFO or read a device.
-		if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() {
-			continue
-		}
-		f, err := os.Open(name)
-		if err != nil {
-			continue
-		}
-		raw, err := io.ReadAll(io.LimitReader(f, config.MaxFileSize))
-		f.Close()
+		raw, err := config.ReadSecretFile(name)
+		read[name] = secretFile{raw, err}
 		if err == nil {
 			secrets.Add(string(raw))
 		}
 	}
+	return read
+}
+
+// SecretFiles are the fromFile values of a file, read once, by path.
+type SecretFiles map[string]secretFile
+
+type secretFile struct {
+	data []byte
+	err  error
+}
+
+// Read is desired.Options.ReadFile: the value read before, else read now.
+func (s SecretFiles) Read(path string) ([]byte, error) {
+	if f, ok := s[path]; ok {
+		return f.data, f.err
+	}
+	return config.ReadSecretFile(path)
 }
 
 func plural(n int) string {

@@ -46,6 +46,8 @@ type Inputs struct {
 	// Notify takes the notes and warnings of the run, one line each
 	// without a trailing newline; nil drops them.
 	Notify func(string)
+	// files are the file's fromFile values, read once by load.
+	files SecretFiles
 }
 
 func (in *Inputs) lookup() func(string) (string, bool) {
