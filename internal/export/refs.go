@@ -57,66 +57,87 @@ func references(pool string, t map[string]any) []ref {
 	if ns == "" {
 		ns = "default"
 	}
-	var out []ref
-	add := func(kind, name, key string) {
-		if name == "" {
-			return
-		}
-		r := ref{pool: pool, kind: kind, ns: ns, name: name, dataKey: key}
-		if kind == "Namespace" {
-			r.ns = ""
-		}
-		out = append(out, r)
-	}
+	refs := &refList{pool: pool, ns: ns, resolve: resolve}
 	if !builtinNamespaces[ns] {
-		add("Namespace", ns, "")
+		refs.add("Namespace", ns, "")
 	}
 	spec, _ := manifest["spec"].(map[string]any)
 	tmpl, _ := spec["template"].(map[string]any)
 	pod, _ := tmpl["spec"].(map[string]any)
 	if sa := resolve(pod["serviceAccountName"]); sa != "" && sa != "default" {
-		add("ServiceAccount", sa, "")
+		refs.add("ServiceAccount", sa, "")
 	}
-	// The references, as in a pod spec; an optional one is left out, as
-	// the pod starts without it. (corev1.PodSpec would not decode a
-	// template's "{{ cpu_limit }}" quantities.)
-	type keyRef struct {
+	refs.addPod(decodePod(pod))
+	sort.SliceStable(refs.out, func(i, j int) bool { return refs.out[i].key().Less(refs.out[j].key()) })
+	return refs.out
+}
+
+// refList collects the references of one pool's jobs, in one namespace.
+type refList struct {
+	pool, ns string
+	resolve  func(any) string
+	out      []ref
+}
+
+func (l *refList) add(kind, name, key string) {
+	if name == "" {
+		return
+	}
+	r := ref{pool: l.pool, kind: kind, ns: l.ns, name: name, dataKey: key}
+	if kind == "Namespace" {
+		r.ns = ""
+	}
+	l.out = append(l.out, r)
+}
+
+// The references, as in a pod spec; an optional one is left out, as the
+// pod starts without it. (corev1.PodSpec would not decode a template's
+// "{{ cpu_limit }}" quantities.)
+type (
+	keyRef struct {
 		Name, Key string
 		Optional  bool
 	}
-	type nameRef struct {
+	nameRef struct {
 		Name     string
 		Optional bool
 	}
-	var podSpec struct {
-		Containers, InitContainers []struct {
-			Env []struct {
-				ValueFrom *struct {
-					SecretKeyRef    *keyRef `json:"secretKeyRef"`
-					ConfigMapKeyRef *keyRef `json:"configMapKeyRef"`
-				} `json:"valueFrom"`
-			} `json:"env"`
-			EnvFrom []struct {
-				SecretRef    *nameRef `json:"secretRef"`
-				ConfigMapRef *nameRef `json:"configMapRef"`
-			} `json:"envFrom"`
-		}
-		Volumes []struct {
-			PersistentVolumeClaim *struct {
-				ClaimName string `json:"claimName"`
-			} `json:"persistentVolumeClaim"`
-			Secret *struct {
-				SecretName string `json:"secretName"`
-				Optional   bool   `json:"optional"`
-			} `json:"secret"`
-			ConfigMap *nameRef `json:"configMap"`
-		}
-		ImagePullSecrets []nameRef `json:"imagePullSecrets"`
+	podRefs struct {
+		Containers, InitContainers []containerRefs
+		Volumes                    []volumeRefs
+		ImagePullSecrets           []nameRef `json:"imagePullSecrets"`
 	}
-	// A field that is a placeholder (env: "{{ env }}") does not decode:
-	// decode each list on its own, without such fields.
-	for field, dst := range map[string]any{"containers": &podSpec.Containers, "initContainers": &podSpec.InitContainers,
-		"volumes": &podSpec.Volumes, "imagePullSecrets": &podSpec.ImagePullSecrets} {
+	containerRefs struct {
+		Env []struct {
+			ValueFrom *struct {
+				SecretKeyRef    *keyRef `json:"secretKeyRef"`
+				ConfigMapKeyRef *keyRef `json:"configMapKeyRef"`
+			} `json:"valueFrom"`
+		} `json:"env"`
+		EnvFrom []struct {
+			SecretRef    *nameRef `json:"secretRef"`
+			ConfigMapRef *nameRef `json:"configMapRef"`
+		} `json:"envFrom"`
+	}
+	volumeRefs struct {
+		PersistentVolumeClaim *struct {
+			ClaimName string `json:"claimName"`
+		} `json:"persistentVolumeClaim"`
+		Secret *struct {
+			SecretName string `json:"secretName"`
+			Optional   bool   `json:"optional"`
+		} `json:"secret"`
+		ConfigMap *nameRef `json:"configMap"`
+	}
+)
+
+// decodePod reads the references of a template's pod spec. A field that
+// is a placeholder (env: "{{ env }}") does not decode: each list is
+// decoded on its own, without such fields.
+func decodePod(pod map[string]any) podRefs {
+	var p podRefs
+	for field, dst := range map[string]any{"containers": &p.Containers, "initContainers": &p.InitContainers,
+		"volumes": &p.Volumes, "imagePullSecrets": &p.ImagePullSecrets} {
 		items, _ := pod[field].([]any)
 		var kept []any
 		for _, item := range items {
@@ -133,40 +154,43 @@ func references(pool string, t map[string]any) []ref {
 		raw, _ := json.Marshal(kept)
 		_ = json.Unmarshal(raw, dst)
 	}
-	for _, c := range append(podSpec.InitContainers, podSpec.Containers...) {
+	return p
+}
+
+// addPod adds what the containers, volumes and image pull secrets use.
+func (l *refList) addPod(p podRefs) {
+	for _, c := range append(p.InitContainers, p.Containers...) {
 		for _, e := range c.Env {
 			if e.ValueFrom == nil {
 				continue
 			}
 			if r := e.ValueFrom.SecretKeyRef; r != nil && !r.Optional {
-				add("Secret", resolve(r.Name), r.Key)
+				l.add("Secret", l.resolve(r.Name), r.Key)
 			}
 			if r := e.ValueFrom.ConfigMapKeyRef; r != nil && !r.Optional {
-				add("ConfigMap", resolve(r.Name), r.Key)
+				l.add("ConfigMap", l.resolve(r.Name), r.Key)
 			}
 		}
 		for _, e := range c.EnvFrom {
 			if e.SecretRef != nil && !e.SecretRef.Optional {
-				add("Secret", resolve(e.SecretRef.Name), "")
+				l.add("Secret", l.resolve(e.SecretRef.Name), "")
 			}
 			if e.ConfigMapRef != nil && !e.ConfigMapRef.Optional {
-				add("ConfigMap", resolve(e.ConfigMapRef.Name), "")
+				l.add("ConfigMap", l.resolve(e.ConfigMapRef.Name), "")
 			}
 		}
 	}
-	for _, v := range podSpec.Volumes {
+	for _, v := range p.Volumes {
 		switch {
 		case v.PersistentVolumeClaim != nil:
-			add("PersistentVolumeClaim", resolve(v.PersistentVolumeClaim.ClaimName), "")
+			l.add("PersistentVolumeClaim", l.resolve(v.PersistentVolumeClaim.ClaimName), "")
 		case v.Secret != nil && !v.Secret.Optional:
-			add("Secret", resolve(v.Secret.SecretName), "")
+			l.add("Secret", l.resolve(v.Secret.SecretName), "")
 		case v.ConfigMap != nil && !v.ConfigMap.Optional:
-			add("ConfigMap", resolve(v.ConfigMap.Name), "")
+			l.add("ConfigMap", l.resolve(v.ConfigMap.Name), "")
 		}
 	}
-	for _, s := range podSpec.ImagePullSecrets {
-		add("Secret", resolve(s.Name), "")
+	for _, s := range p.ImagePullSecrets {
+		l.add("Secret", l.resolve(s.Name), "")
 	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].key().Less(out[j].key()) })
-	return out
 }

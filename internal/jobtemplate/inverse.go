@@ -143,7 +143,6 @@ func invert(live map[string]any) (*config.JobTemplate, error) {
 	if err != nil {
 		return nil, err
 	}
-	jt := &config.JobTemplate{}
 	// changed returns a variable's default when it differs from the
 	// embedded default's.
 	changed := func(name string) (any, bool) {
@@ -155,6 +154,20 @@ func invert(live map[string]any) (*config.JobTemplate, error) {
 		}
 		return v, !reflect.DeepEqual(v, dp["default"])
 	}
+	jt := &config.JobTemplate{}
+	for _, step := range []func(*config.JobTemplate, *template, func(string) (any, bool)) error{
+		invertScalars, invertMetadata, invertEnv, invertResources, invertPod,
+	} {
+		if err := step(jt, l, changed); err != nil {
+			return nil, err
+		}
+	}
+	return jt, nil
+}
+
+// invertScalars reads the string, integer and boolean variables, and the
+// namespace.
+func invertScalars(jt *config.JobTemplate, l *template, changed func(string) (any, bool)) error {
 	for _, s := range []struct {
 		name string
 		dst  *string
@@ -165,7 +178,7 @@ func invert(live map[string]any) (*config.JobTemplate, error) {
 		if v, ok := changed(s.name); ok {
 			str, isStr := v.(string)
 			if !isStr {
-				return nil, fmt.Errorf("variable %s: default %v is not a string", s.name, v)
+				return fmt.Errorf("variable %s: default %v is not a string", s.name, v)
 			}
 			*s.dst = str
 		}
@@ -187,7 +200,7 @@ func invert(live map[string]any) (*config.JobTemplate, error) {
 		if v, ok := changed(i.name); ok {
 			f, isNum := v.(float64)
 			if !isNum || f != float64(int(f)) {
-				return nil, fmt.Errorf("variable %s: default %v is not an integer", i.name, v)
+				return fmt.Errorf("variable %s: default %v is not an integer", i.name, v)
 			}
 			n := int(f)
 			*i.dst = &n
@@ -196,26 +209,29 @@ func invert(live map[string]any) (*config.JobTemplate, error) {
 	if v, ok := changed(varStreamOutput); ok {
 		b, isBool := v.(bool)
 		if !isBool {
-			return nil, fmt.Errorf("variable %s: default %v is not a boolean", varStreamOutput, v)
+			return fmt.Errorf("variable %s: default %v is not a boolean", varStreamOutput, v)
 		}
 		jt.StreamOutput = &b
 	}
+	return nil
+}
+
+// invertMetadata reads the Job's labels and annotations.
+func invertMetadata(jt *config.JobTemplate, _ *template, changed func(string) (any, bool)) error {
 	if v, ok := changed(varLabels); ok {
 		if err := decode(v, &jt.Labels); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if v, ok := changed(varAnnotations); ok {
-		if err := decode(v, &jt.Annotations); err != nil {
-			return nil, err
-		}
+		return decode(v, &jt.Annotations)
 	}
-	if err := invertEnv(jt, l, changed); err != nil {
-		return nil, err
-	}
-	if err := invertResources(jt, l, changed); err != nil {
-		return nil, err
-	}
+	return nil
+}
+
+// invertPod reads what the manifest sets literally: volumes and their
+// mounts, the node selector and tolerations.
+func invertPod(jt *config.JobTemplate, l *template, _ func(string) (any, bool)) error {
 	for _, f := range []struct {
 		from map[string]any
 		key  string
@@ -226,11 +242,11 @@ func invert(live map[string]any) (*config.JobTemplate, error) {
 	} {
 		if v, ok := f.from[f.key]; ok {
 			if err := decode(v, f.dst); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
-	return jt, nil
+	return nil
 }
 
 // invertEnv reads plain values from the env variable's default (sorted by
