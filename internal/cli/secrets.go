@@ -1,7 +1,8 @@
 package cli
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
@@ -46,7 +47,7 @@ func changedPaths(orig, masked any, at string) []string {
 			return []string{orEmpty(at)}
 		}
 		var out []string
-		for _, k := range sortedMapKeys(o) {
+		for _, k := range slices.Sorted(maps.Keys(o)) {
 			v, ok := m[k]
 			if !ok {
 				out = append(out, orEmpty(at+"/"+k))
@@ -78,13 +79,4 @@ func orEmpty(p string) string {
 		return "/"
 	}
 	return p
-}
-
-func sortedMapKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
