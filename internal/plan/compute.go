@@ -189,7 +189,7 @@ func (c *computer) pools() {
 				Reason: fmt.Sprintf("the type of a work pool cannot change (%s → %s): the pool is deleted and created again, with its queues", l.Type, d.Type)}))
 			continue
 		}
-		fields, patch := diffPool(d, l)
+		fields, updates := diffPool(d, l)
 		if unowned && !c.opts.Adopt {
 			c.add(c.unmanaged(Change{Key: key, Pool: d, Fields: fields, Fingerprint: l.Updated}, c.others(key)))
 			continue
@@ -198,7 +198,7 @@ func (c *computer) pools() {
 		if len(fields) == 0 {
 			action = NoOp
 		}
-		c.add(c.claim(Change{Key: key, Action: action, Pool: d, Fields: fields, Patch: patch, Unowned: unowned, Fingerprint: l.Updated}))
+		c.add(c.claim(Change{Key: key, Action: action, Pool: d, Fields: fields, Updates: updates, Unowned: unowned, Fingerprint: l.Updated}))
 	}
 	for _, name := range sortedPools(c.live) {
 		if _, ok := c.desired.Pools[name]; ok {
@@ -251,9 +251,9 @@ func (c *computer) queues() {
 		switch {
 		case fresh && d.Name == DefaultQueue:
 			// The server creates it with the pool; applying sets its fields.
-			fields, patch := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1),
+			fields, updates := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1),
 				Description: &defaultQueueDescription, Paused: new(bool)})
-			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Patch: patch, Implicit: true})
+			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Updates: updates, Implicit: true})
 		case !fresh && !ok && c.live.Pools[d.Pool] != nil && !c.owned(state.PoolKey(d.Pool)) && !c.opts.Adopt:
 			// A queue inside a pool the set leaves alone is not created
 			// either: the pool's owner decides what runs in it.
@@ -265,12 +265,12 @@ func (c *computer) queues() {
 			fields, _ := diffQueue(d, l)
 			c.add(c.unmanaged(Change{Key: key, Queue: d, Fields: fields, Fingerprint: l.Updated}, c.others(key)))
 		default:
-			fields, patch := diffQueue(d, l)
+			fields, updates := diffQueue(d, l)
 			action := Update
 			if len(fields) == 0 {
 				action = NoOp
 			}
-			c.add(c.claim(Change{Key: key, Action: action, Queue: d, Fields: fields, Patch: patch, Unowned: !c.owned(key), Fingerprint: l.Updated}))
+			c.add(c.claim(Change{Key: key, Action: action, Queue: d, Fields: fields, Updates: updates, Unowned: !c.owned(key), Fingerprint: l.Updated}))
 		}
 	}
 	for _, key := range sortedQueues(c.live) {

@@ -138,7 +138,7 @@ func TestJSONDocumentShape(t *testing.T) {
 	changes := doc["changes"].([]any)
 	for _, c := range changes {
 		m := c.(map[string]any)
-		for _, internal := range []string{"Pool", "Queue", "Object", "Patch", "pool", "queue", "object", "patch"} {
+		for _, internal := range []string{"Pool", "Queue", "Object", "Updates", "pool", "queue", "object", "updates"} {
 			if _, ok := m[internal]; ok {
 				t.Errorf("change %v exposes %q", m["key"], internal)
 			}
