@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -168,7 +170,7 @@ func (c *computer) leftover(key state.Key, fingerprint string) {
 
 func (c *computer) pools() {
 	c.created = map[string]bool{}
-	for _, name := range sortedPools(c.desired) {
+	for _, name := range slices.Sorted(maps.Keys(c.desired.Pools)) {
 		d := c.desired.Pools[name]
 		key := state.PoolKey(name)
 		l, ok := c.live.Pools[name]
@@ -200,7 +202,7 @@ func (c *computer) pools() {
 		}
 		c.add(c.claim(Change{Key: key, Action: action, Pool: d, Fields: fields, Updates: updates, Unowned: unowned, Fingerprint: l.Updated}))
 	}
-	for _, name := range sortedPools(c.live) {
+	for _, name := range slices.Sorted(maps.Keys(c.live.Pools)) {
 		if _, ok := c.desired.Pools[name]; ok {
 			continue
 		}
@@ -297,7 +299,7 @@ func (c *computer) objects() {
 		l, ok := c.live.Objects[key]
 		if !ok {
 			fields := objectFields(key, d)
-			for _, k := range sortedKeys(c.desired.SecretData[key]) {
+			for _, k := range slices.Sorted(maps.Keys(c.desired.SecretData[key])) {
 				fields = append(fields, FieldChange{Path: join("data", k), New: Masked, HasNew: true, Sensitive: true})
 			}
 			c.add(Change{Key: key, Action: Create, Object: d, Fields: fields, Problem: c.opts.Refused[key]})
@@ -435,15 +437,6 @@ func (c *computer) replace(ch Change, l *unstructured.Unstructured) {
 	c.add(c.claim(ch))
 }
 
-func sortedPools(s *state.State) []string {
-	names := make([]string, 0, len(s.Pools))
-	for n := range s.Pools {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func sortedQueues(s *state.State) []state.Key {
 	keys := make([]state.Key, 0, len(s.Queues))
 	for k := range s.Queues {
@@ -463,7 +456,7 @@ func objectFields(key state.Key, o *unstructured.Unstructured) []FieldChange {
 	var walk func(path string, v any)
 	walk = func(path string, v any) {
 		if m, ok := v.(map[string]any); ok && len(m) > 0 {
-			for _, k := range sortedKeys(m) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				walk(join(path, k), m[k])
 			}
 			return
@@ -538,13 +531,4 @@ func maskSide(has bool) any {
 		return Masked
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
