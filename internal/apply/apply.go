@@ -21,10 +21,10 @@ import (
 // Prefect is what apply needs of a Prefect server.
 type Prefect interface {
 	CreatePool(ctx context.Context, p *state.Pool) error
-	UpdatePool(ctx context.Context, name string, fields map[string]any) error
+	UpdatePool(ctx context.Context, name string, u state.PoolUpdate) error
 	DeletePool(ctx context.Context, name string) error
 	CreateQueue(ctx context.Context, q *state.Queue) error
-	UpdateQueue(ctx context.Context, pool, name string, fields map[string]any) error
+	UpdateQueue(ctx context.Context, pool, name string, u state.QueueUpdate) error
 	DeleteQueue(ctx context.Context, pool, name string) error
 }
 
@@ -242,7 +242,7 @@ func applyPrefect(ctx context.Context, c plan.Change, t Targets) error {
 		case plan.Create:
 			return p.CreatePool(ctx, c.Pool)
 		case plan.Update:
-			return p.UpdatePool(ctx, c.Key.Name, c.Patch)
+			return p.UpdatePool(ctx, c.Key.Name, state.PoolUpdate{Fields: c.Updates, Pool: c.Pool})
 		case plan.Replace:
 			if !t.AllowReplace {
 				return fmt.Errorf("replacing %s needs --allow-replace", c.Key)
@@ -258,14 +258,14 @@ func applyPrefect(ctx context.Context, c plan.Change, t Targets) error {
 		pool, name := c.Key.Namespace, c.Key.Name
 		switch {
 		case c.Action == plan.Create && c.Implicit:
-			if len(c.Patch) == 0 {
+			if c.Updates == 0 {
 				return nil
 			}
-			return p.UpdateQueue(ctx, pool, name, c.Patch)
+			return p.UpdateQueue(ctx, pool, name, state.QueueUpdate{Fields: c.Updates, Queue: c.Queue})
 		case c.Action == plan.Create:
 			return p.CreateQueue(ctx, c.Queue)
 		case c.Action == plan.Update:
-			return p.UpdateQueue(ctx, pool, name, c.Patch)
+			return p.UpdateQueue(ctx, pool, name, state.QueueUpdate{Fields: c.Updates, Queue: c.Queue})
 		case c.Action == plan.Delete:
 			return p.DeleteQueue(ctx, pool, name)
 		}

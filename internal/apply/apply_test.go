@@ -53,15 +53,15 @@ func (f *fake) call(name string) error {
 func (f *fake) CreatePool(_ context.Context, p *state.Pool) error {
 	return f.call("CreatePool " + p.Name)
 }
-func (f *fake) UpdatePool(_ context.Context, n string, m map[string]any) error {
-	return f.call(fmt.Sprintf("UpdatePool %s %v", n, m))
+func (f *fake) UpdatePool(_ context.Context, n string, u state.PoolUpdate) error {
+	return f.call(fmt.Sprintf("UpdatePool %s {%s}", n, u.Fields))
 }
 func (f *fake) DeletePool(_ context.Context, n string) error { return f.call("DeletePool " + n) }
 func (f *fake) CreateQueue(_ context.Context, q *state.Queue) error {
 	return f.call("CreateQueue " + q.Pool + "/" + q.Name)
 }
-func (f *fake) UpdateQueue(_ context.Context, p, n string, m map[string]any) error {
-	return f.call(fmt.Sprintf("UpdateQueue %s/%s %v", p, n, m))
+func (f *fake) UpdateQueue(_ context.Context, p, n string, u state.QueueUpdate) error {
+	return f.call(fmt.Sprintf("UpdateQueue %s/%s {%s}", p, n, u.Fields))
 }
 func (f *fake) DeleteQueue(_ context.Context, p, n string) error {
 	return f.call("DeleteQueue " + p + "/" + n)
@@ -106,7 +106,7 @@ func examplePlan() *plan.Plan {
 		{Key: pool, Action: plan.Create, Pool: &state.Pool{Name: "gpu"}, DependsOn: []state.Key{ns, sa}},
 		{Key: state.QueueKey("gpu", "urgent"), Action: plan.Create, Queue: &state.Queue{Pool: "gpu", Name: "urgent", Priority: prio(1)}, DependsOn: []state.Key{pool}},
 		{Key: state.QueueKey("gpu", "default"), Action: plan.Create, Implicit: true, Queue: &state.Queue{Pool: "gpu", Name: "default", Priority: prio(2)},
-			Patch: map[string]any{"priority": 2}, DependsOn: []state.Key{pool}},
+			Updates: state.FieldPriority, DependsOn: []state.Key{pool}},
 		{Key: state.PoolKey("old"), Action: plan.Delete},
 		{Key: state.PoolKey("same"), Action: plan.NoOp},
 	}}
@@ -123,7 +123,7 @@ func TestExecuteOrderAndResults(t *testing.T) {
 		"Apply ServiceAccount worker keys=0",
 		"CreatePool gpu",
 		"CreateQueue gpu/urgent",
-		"UpdateQueue gpu/default map[priority:2]",
+		"UpdateQueue gpu/default {priority}",
 		"DeletePool old",
 	}
 	if got := f.log(); strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -200,9 +200,11 @@ func TestReplaceOfATerminatingObjectNeedsNoPermission(t *testing.T) {
 
 func TestConcurrencyBoundAndQueueOrder(t *testing.T) {
 	p := &plan.Plan{}
+	description := "x"
 	for i := 0; i < 12; i++ {
 		name := fmt.Sprintf("pool-%02d", i)
-		p.Changes = append(p.Changes, plan.Change{Key: state.PoolKey(name), Action: plan.Update, Patch: map[string]any{"description": "x"}})
+		p.Changes = append(p.Changes, plan.Change{Key: state.PoolKey(name), Action: plan.Update,
+			Pool: &state.Pool{Name: name, Description: &description}, Updates: state.FieldDescription})
 	}
 	for i := 1; i <= 4; i++ {
 		name := fmt.Sprintf("q%d", i)

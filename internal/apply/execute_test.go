@@ -22,10 +22,10 @@ import (
 // a nil field succeeds.
 type fakePrefect struct {
 	CreatePoolFn  func(ctx context.Context, p *state.Pool) error
-	UpdatePoolFn  func(ctx context.Context, name string, fields map[string]any) error
+	UpdatePoolFn  func(ctx context.Context, name string, u state.PoolUpdate) error
 	DeletePoolFn  func(ctx context.Context, name string) error
 	CreateQueueFn func(ctx context.Context, q *state.Queue) error
-	UpdateQueueFn func(ctx context.Context, pool, name string, fields map[string]any) error
+	UpdateQueueFn func(ctx context.Context, pool, name string, u state.QueueUpdate) error
 	DeleteQueueFn func(ctx context.Context, pool, name string) error
 }
 
@@ -38,11 +38,11 @@ func (f *fakePrefect) CreatePool(ctx context.Context, p *state.Pool) error {
 	return f.CreatePoolFn(ctx, p)
 }
 
-func (f *fakePrefect) UpdatePool(ctx context.Context, name string, fields map[string]any) error {
+func (f *fakePrefect) UpdatePool(ctx context.Context, name string, u state.PoolUpdate) error {
 	if f.UpdatePoolFn == nil {
 		return nil
 	}
-	return f.UpdatePoolFn(ctx, name, fields)
+	return f.UpdatePoolFn(ctx, name, u)
 }
 
 func (f *fakePrefect) DeletePool(ctx context.Context, name string) error {
@@ -59,11 +59,11 @@ func (f *fakePrefect) CreateQueue(ctx context.Context, q *state.Queue) error {
 	return f.CreateQueueFn(ctx, q)
 }
 
-func (f *fakePrefect) UpdateQueue(ctx context.Context, pool, name string, fields map[string]any) error {
+func (f *fakePrefect) UpdateQueue(ctx context.Context, pool, name string, u state.QueueUpdate) error {
 	if f.UpdateQueueFn == nil {
 		return nil
 	}
-	return f.UpdateQueueFn(ctx, pool, name, fields)
+	return f.UpdateQueueFn(ctx, pool, name, u)
 }
 
 func (f *fakePrefect) DeleteQueue(ctx context.Context, pool, name string) error {
@@ -135,15 +135,15 @@ func (r *recorder) log() []string {
 func (r *recorder) targets() apply.Targets {
 	p := &fakePrefect{
 		CreatePoolFn: func(ctx context.Context, p *state.Pool) error { return r.call(ctx, "CreatePool "+p.Name) },
-		UpdatePoolFn: func(ctx context.Context, name string, fields map[string]any) error {
-			return r.call(ctx, "UpdatePool "+name+" "+keysOf(fields))
+		UpdatePoolFn: func(ctx context.Context, name string, u state.PoolUpdate) error {
+			return r.call(ctx, "UpdatePool "+name+" {"+u.Fields.String()+"}")
 		},
 		DeletePoolFn: func(ctx context.Context, name string) error { return r.call(ctx, "DeletePool "+name) },
 		CreateQueueFn: func(ctx context.Context, q *state.Queue) error {
 			return r.call(ctx, "CreateQueue "+q.Pool+"/"+q.Name)
 		},
-		UpdateQueueFn: func(ctx context.Context, pool, name string, fields map[string]any) error {
-			return r.call(ctx, "UpdateQueue "+pool+"/"+name+" "+keysOf(fields))
+		UpdateQueueFn: func(ctx context.Context, pool, name string, u state.QueueUpdate) error {
+			return r.call(ctx, "UpdateQueue "+pool+"/"+name+" {"+u.Fields.String()+"}")
 		},
 		DeleteQueueFn: func(ctx context.Context, pool, name string) error { return r.call(ctx, "DeleteQueue "+pool+"/"+name) },
 	}
@@ -154,15 +154,6 @@ func (r *recorder) targets() apply.Targets {
 		DeleteFn: func(ctx context.Context, key state.Key) error { return r.call(ctx, "Delete "+key.String()) },
 	}
 	return apply.Targets{Prefect: p, Kubernetes: k, Concurrency: 1}
-}
-
-func keysOf(m map[string]any) string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sortStrings(ks)
-	return "{" + strings.Join(ks, ",") + "}"
 }
 
 func sortStrings(s []string) {
@@ -303,7 +294,7 @@ func TestExecuteLevelsDoNotOverlap(t *testing.T) {
 		CreateQueueFn: func(ctx context.Context, q *state.Queue) error {
 			return track(&mu, &events, rank[state.QueueKey(q.Pool, q.Name).String()])
 		},
-		UpdateQueueFn: func(ctx context.Context, pool, name string, _ map[string]any) error {
+		UpdateQueueFn: func(ctx context.Context, pool, name string, _ state.QueueUpdate) error {
 			return track(&mu, &events, rank[state.QueueKey(pool, name).String()])
 		},
 	}
@@ -615,27 +606,28 @@ func TestExecuteImplicitDefaultQueue(t *testing.T) {
 		{Key: state.PoolKey("a"), Action: plan.Create, Pool: &state.Pool{Name: "a", Type: "process"}},
 		{Key: state.PoolKey("b"), Action: plan.Create, Pool: &state.Pool{Name: "b", Type: "process"}},
 		{Key: state.QueueKey("a", "default"), Action: plan.Create, Implicit: true,
-			Queue: &state.Queue{Pool: "a", Name: "default", Priority: ptr(3)}, Patch: map[string]any{"priority": 3, "concurrency_limit": 2},
+			Queue:     &state.Queue{Pool: "a", Name: "default", Priority: ptr(3), ConcurrencyLimit: ptr(2)},
+			Updates:   state.FieldPriority | state.FieldConcurrencyLimit,
 			DependsOn: []state.Key{state.PoolKey("a")}},
 		{Key: state.QueueKey("b", "default"), Action: plan.Create, Implicit: true,
 			Queue: &state.Queue{Pool: "b", Name: "default"}, DependsOn: []state.Key{state.PoolKey("b")}},
 	}}
-	var patches []map[string]any
+	var updates []state.QueueUpdate
 	rec := &recorder{}
 	tg := rec.targets()
 	base := tg.Prefect.(*fakePrefect)
 	update := base.UpdateQueueFn
-	base.UpdateQueueFn = func(ctx context.Context, pool, name string, fields map[string]any) error {
-		patches = append(patches, fields)
-		return update(ctx, pool, name, fields)
+	base.UpdateQueueFn = func(ctx context.Context, pool, name string, u state.QueueUpdate) error {
+		updates = append(updates, u)
+		return update(ctx, pool, name, u)
 	}
 	results := apply.Execute(context.Background(), p, tg)
-	want := []string{"CreatePool a", "CreatePool b", "UpdateQueue a/default {concurrency_limit,priority}"}
+	want := []string{"CreatePool a", "CreatePool b", "UpdateQueue a/default {concurrencyLimit,priority}"}
 	if got := rec.log(); !sameSet(got, want) || got[2] != want[2] {
 		t.Errorf("calls %q, want %q, the queue last", got, want)
 	}
-	if len(patches) != 1 || !reflect.DeepEqual(patches[0], map[string]any{"priority": 3, "concurrency_limit": 2}) {
-		t.Errorf("patches sent: %v", patches)
+	if want := (state.QueueUpdate{Fields: state.FieldPriority | state.FieldConcurrencyLimit, Queue: p.Changes[2].Queue}); len(updates) != 1 || updates[0] != want {
+		t.Errorf("updates sent: %+v", updates)
 	}
 	for _, r := range results[2:] {
 		if r.Status != apply.Applied || !r.Implicit || r.Action != plan.Create {
@@ -738,7 +730,7 @@ func TestExecuteTargets(t *testing.T) {
 		{Key: secKey, Action: plan.Create, Object: sec},
 		{Key: state.PoolKey("same"), Action: plan.NoOp},
 		{Key: state.PoolKey("theirs"), Action: plan.Unmanaged, Unowned: true},
-		{Key: state.PoolKey("a"), Action: plan.Update, Patch: map[string]any{"is_paused": true}},
+		{Key: state.PoolKey("a"), Action: plan.Update, Pool: &state.Pool{Name: "a", Paused: ptr(true)}, Updates: state.FieldPaused},
 		{Key: state.PoolKey("left"), Action: plan.Orphan},
 	}}
 	var got map[string][]byte

@@ -71,7 +71,8 @@ func (m *memPrefect) CreatePool(_ context.Context, p *state.Pool) error {
 	return nil
 }
 
-func (m *memPrefect) UpdatePool(_ context.Context, name string, fields map[string]any) error {
+func (m *memPrefect) UpdatePool(_ context.Context, name string, u state.PoolUpdate) error {
+	fields := prefect.PoolFields(u.Pool, u.Fields)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	p, ok := m.pools[name]
@@ -129,7 +130,8 @@ func (m *memPrefect) CreateQueue(_ context.Context, q *state.Queue) error {
 	return nil
 }
 
-func (m *memPrefect) UpdateQueue(_ context.Context, pool, name string, fields map[string]any) error {
+func (m *memPrefect) UpdateQueue(_ context.Context, pool, name string, u state.QueueUpdate) error {
+	fields := prefect.QueueFields(u.Queue, u.Fields)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q, ok := m.queues[state.QueueKey(pool, name)]

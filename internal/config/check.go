@@ -2,8 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -215,7 +216,7 @@ func (c *checker) require(p Path, id ObjectID, key, context string) {
 		return
 	}
 	if key != "" && keys != nil && !keys[key] {
-		c.add(p, "%s has no key %q", id, key).Hint = "its keys: " + strings.Join(sortedKeys(keys), ", ")
+		c.add(p, "%s has no key %q", id, key).Hint = "its keys: " + strings.Join(slices.Sorted(maps.Keys(keys)), ", ")
 	}
 }
 
@@ -252,13 +253,4 @@ var k8sRegexRE = regexp.MustCompile(`, regex used for validation is '[^']*'`)
 // messages end with, and their doubled spaces.
 func plainK8sMessage(msg string) string {
 	return strings.ReplaceAll(k8sRegexRE.ReplaceAllString(msg, ""), "  ", " ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

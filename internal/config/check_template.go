@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -36,7 +38,7 @@ func Placeholders(v any) []string {
 		}
 	}
 	walk(v)
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // placeholderPaths calls fn for each {{ name }} placeholder in v, with the
@@ -48,7 +50,7 @@ func placeholderPaths(v any, p Path, fn func(name string, at Path)) {
 			fn(m[1], p)
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			placeholderPaths(x[k], p.Child(k), fn)
 		}
 	case []any:
@@ -219,7 +221,7 @@ func (c *checker) variableDefaults(p Path, variables map[string]any) {
 		c.add(p.Child(at...), "not a valid JSON Schema: %s", msg)
 		return
 	}
-	for _, name := range sortedKeys(props) {
+	for _, name := range slices.Sorted(maps.Keys(props)) {
 		prop, _ := props[name].(map[string]any)
 		def, ok := prop["default"]
 		if !ok || def == nil {

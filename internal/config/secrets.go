@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,7 +104,7 @@ func mappingKeys(n *yaml.Node, merges int) []string {
 			set[k.Value] = true
 		}
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // SecretSources returns what the file's Secrets read their values from:
@@ -230,7 +232,7 @@ func (c *checker) secretReading(env string) (secret, key string) {
 		return "", ""
 	}
 	for _, s := range c.f.Kubernetes.Secrets {
-		for _, k := range sortedKeys(s.Keys) {
+		for _, k := range slices.Sorted(maps.Keys(s.Keys)) {
 			if s.Keys[k].FromEnv == env {
 				return s.Name, k
 			}

@@ -25,8 +25,9 @@ type Options struct {
 	Dir string
 	// SkipKubernetes leaves the Kubernetes objects out.
 	SkipKubernetes bool
-	// SkipSecretValues builds Secrets without reading their values (for
-	// offline rendering); their data is empty.
+	// SkipSecretValues builds Secrets without reading their values from
+	// the environment or files: SecretData still lists every key of each
+	// Secret, with a nil value.
 	SkipSecretValues bool
 	// ReadFile reads a fromFile value; config.ReadSecretFile when nil.
 	// A run passes the values it read once, with the same checks.

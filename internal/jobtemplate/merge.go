@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -129,10 +130,14 @@ func merge(base map[string]any, o *config.JobTemplate, namespace string) error {
 		t.setDefault(varStreamOutput, *o.StreamOutput)
 	}
 	if len(o.Labels) > 0 && !t.setDefault(varLabels, o.Labels) {
-		setPath(t.manifest, []string{"metadata", "labels"}, o.Labels)
+		if err := setPath(t.manifest, []string{"metadata", "labels"}, o.Labels); err != nil {
+			return err
+		}
 	}
 	if len(o.Annotations) > 0 && !t.setDefault(varAnnotations, o.Annotations) {
-		setPath(t.manifest, []string{"metadata", "annotations"}, o.Annotations)
+		if err := setPath(t.manifest, []string{"metadata", "annotations"}, o.Annotations); err != nil {
+			return err
+		}
 	}
 	if err := t.env(o.Env); err != nil {
 		return err
@@ -140,17 +145,32 @@ func merge(base map[string]any, o *config.JobTemplate, namespace string) error {
 	if err := t.resources(o.Resources); err != nil {
 		return err
 	}
-	if len(o.Volumes) > 0 {
-		t.podSpec["volumes"] = toJSON(o.Volumes)
+	return t.literals(o)
+}
+
+// literals writes the overrides that have no variable into the manifest
+// as they are: volumes, volume mounts, node selector, tolerations.
+func (t *template) literals(o *config.JobTemplate) error {
+	literals := []struct {
+		into  map[string]any
+		key   string
+		value any
+		set   bool
+	}{
+		{t.podSpec, "volumes", o.Volumes, len(o.Volumes) > 0},
+		{t.container, "volumeMounts", o.VolumeMounts, len(o.VolumeMounts) > 0},
+		{t.podSpec, "nodeSelector", o.NodeSelector, len(o.NodeSelector) > 0},
+		{t.podSpec, "tolerations", o.Tolerations, len(o.Tolerations) > 0},
 	}
-	if len(o.VolumeMounts) > 0 {
-		t.container["volumeMounts"] = toJSON(o.VolumeMounts)
-	}
-	if len(o.NodeSelector) > 0 {
-		t.podSpec["nodeSelector"] = toJSON(o.NodeSelector)
-	}
-	if len(o.Tolerations) > 0 {
-		t.podSpec["tolerations"] = toJSON(o.Tolerations)
+	for _, l := range literals {
+		if !l.set {
+			continue
+		}
+		v, err := toJSON(l.value)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.key, err)
+		}
+		l.into[l.key] = v
 	}
 	return nil
 }
@@ -168,7 +188,11 @@ func (t *template) env(env []corev1.EnvVar) error {
 	var refs []any
 	for _, e := range env {
 		if e.ValueFrom != nil {
-			refs = append(refs, toJSON(e))
+			ref, err := toJSON(e)
+			if err != nil {
+				return fmt.Errorf("env %q: %w", e.Name, err)
+			}
+			refs = append(refs, ref)
 			// A worker adds its own settings (PREFECT_API_AUTH_STRING among
 			// them) to the env variable, and prefect-kubernetes then drops
 			// a manifest entry of the same name: the secret would reach the
@@ -221,7 +245,12 @@ func (t *template) resources(r *corev1.ResourceRequirements) error {
 	return nil
 }
 
-func setPath(m map[string]any, path []string, v any) {
+// setPath sets v, as JSON values, at path in m, making the maps on the way.
+func setPath(m map[string]any, path []string, v any) error {
+	value, err := toJSON(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", strings.Join(path, "."), err)
+	}
 	for _, p := range path[:len(path)-1] {
 		next, ok := m[p].(map[string]any)
 		if !ok {
@@ -230,16 +259,19 @@ func setPath(m map[string]any, path []string, v any) {
 		}
 		m = next
 	}
-	m[path[len(path)-1]] = toJSON(v)
+	m[path[len(path)-1]] = value
+	return nil
 }
 
 // toJSON converts a typed value to its JSON-compatible form.
-func toJSON(v any) any {
+func toJSON(v any) (any, error) {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		panic(fmt.Sprintf("jobtemplate: marshalling %T: %v", v, err))
+		return nil, err
 	}
 	var out any
-	_ = json.Unmarshal(raw, &out)
-	return out
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

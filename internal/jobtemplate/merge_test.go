@@ -126,3 +126,19 @@ func TestRawAndProcessTemplates(t *testing.T) {
 		t.Errorf("versions = %v, %v", v, err)
 	}
 }
+
+// A value that has no JSON form is an error naming where it was going,
+// not a panic.
+func TestUnencodableValueIsAnError(t *testing.T) {
+	if _, err := toJSON(make(chan int)); err == nil {
+		t.Error("toJSON of a channel: no error")
+	}
+	m := map[string]any{}
+	err := setPath(m, []string{"metadata", "labels"}, map[string]any{"a": func() {}})
+	if err == nil || !strings.Contains(err.Error(), "metadata.labels") {
+		t.Errorf("setPath: %v", err)
+	}
+	if len(m) != 0 {
+		t.Errorf("setPath wrote %v despite the error", m)
+	}
+}

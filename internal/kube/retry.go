@@ -11,9 +11,10 @@ import (
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 )
 
-// Retry tuning, as for the Prefect client: five attempts, exponential
-// backoff. client-go itself retries only answers that carry Retry-After,
-// and GETs whose connection was reset.
+// Retry tuning: a request is sent at most maxAttempts times in all, the
+// waits between growing exponentially from backoffBase up to backoffMax.
+// client-go itself retries only answers that carry Retry-After, and GETs
+// whose connection was reset.
 const (
 	maxAttempts = 5
 	backoffBase = 500 * time.Millisecond

@@ -15,7 +15,7 @@ import (
 func (c *computer) unmanaged(ch Change, others []string) Change {
 	ch.Action = Unmanaged
 	ch.Unowned = true
-	ch.Patch = nil
+	ch.Updates = 0
 	ch.OtherSets = others
 	owner := c.managedBy(others)
 	ch.Reason = "exists, " + owner + "; --adopt takes it over"

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -168,7 +170,7 @@ func (c *computer) leftover(key state.Key, fingerprint string) {
 
 func (c *computer) pools() {
 	c.created = map[string]bool{}
-	for _, name := range sortedPools(c.desired) {
+	for _, name := range slices.Sorted(maps.Keys(c.desired.Pools)) {
 		d := c.desired.Pools[name]
 		key := state.PoolKey(name)
 		l, ok := c.live.Pools[name]
@@ -189,7 +191,7 @@ func (c *computer) pools() {
 				Reason: fmt.Sprintf("the type of a work pool cannot change (%s → %s): the pool is deleted and created again, with its queues", l.Type, d.Type)}))
 			continue
 		}
-		fields, patch := diffPool(d, l)
+		fields, updates := diffPool(d, l)
 		if unowned && !c.opts.Adopt {
 			c.add(c.unmanaged(Change{Key: key, Pool: d, Fields: fields, Fingerprint: l.Updated}, c.others(key)))
 			continue
@@ -198,9 +200,9 @@ func (c *computer) pools() {
 		if len(fields) == 0 {
 			action = NoOp
 		}
-		c.add(c.claim(Change{Key: key, Action: action, Pool: d, Fields: fields, Patch: patch, Unowned: unowned, Fingerprint: l.Updated}))
+		c.add(c.claim(Change{Key: key, Action: action, Pool: d, Fields: fields, Updates: updates, Unowned: unowned, Fingerprint: l.Updated}))
 	}
-	for _, name := range sortedPools(c.live) {
+	for _, name := range slices.Sorted(maps.Keys(c.live.Pools)) {
 		if _, ok := c.desired.Pools[name]; ok {
 			continue
 		}
@@ -251,9 +253,9 @@ func (c *computer) queues() {
 		switch {
 		case fresh && d.Name == DefaultQueue:
 			// The server creates it with the pool; applying sets its fields.
-			fields, patch := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1),
+			fields, updates := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1),
 				Description: &defaultQueueDescription, Paused: new(bool)})
-			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Patch: patch, Implicit: true})
+			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Updates: updates, Implicit: true})
 		case !fresh && !ok && c.live.Pools[d.Pool] != nil && !c.owned(state.PoolKey(d.Pool)) && !c.opts.Adopt:
 			// A queue inside a pool the set leaves alone is not created
 			// either: the pool's owner decides what runs in it.
@@ -265,12 +267,12 @@ func (c *computer) queues() {
 			fields, _ := diffQueue(d, l)
 			c.add(c.unmanaged(Change{Key: key, Queue: d, Fields: fields, Fingerprint: l.Updated}, c.others(key)))
 		default:
-			fields, patch := diffQueue(d, l)
+			fields, updates := diffQueue(d, l)
 			action := Update
 			if len(fields) == 0 {
 				action = NoOp
 			}
-			c.add(c.claim(Change{Key: key, Action: action, Queue: d, Fields: fields, Patch: patch, Unowned: !c.owned(key), Fingerprint: l.Updated}))
+			c.add(c.claim(Change{Key: key, Action: action, Queue: d, Fields: fields, Updates: updates, Unowned: !c.owned(key), Fingerprint: l.Updated}))
 		}
 	}
 	for _, key := range sortedQueues(c.live) {
@@ -297,7 +299,7 @@ func (c *computer) objects() {
 		l, ok := c.live.Objects[key]
 		if !ok {
 			fields := objectFields(key, d)
-			for _, k := range sortedKeys(c.desired.SecretData[key]) {
+			for _, k := range slices.Sorted(maps.Keys(c.desired.SecretData[key])) {
 				fields = append(fields, FieldChange{Path: join("data", k), New: Masked, HasNew: true, Sensitive: true})
 			}
 			c.add(Change{Key: key, Action: Create, Object: d, Fields: fields, Problem: c.opts.Refused[key]})
@@ -435,15 +437,6 @@ func (c *computer) replace(ch Change, l *unstructured.Unstructured) {
 	c.add(c.claim(ch))
 }
 
-func sortedPools(s *state.State) []string {
-	names := make([]string, 0, len(s.Pools))
-	for n := range s.Pools {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func sortedQueues(s *state.State) []state.Key {
 	keys := make([]state.Key, 0, len(s.Queues))
 	for k := range s.Queues {
@@ -463,7 +456,7 @@ func objectFields(key state.Key, o *unstructured.Unstructured) []FieldChange {
 	var walk func(path string, v any)
 	walk = func(path string, v any) {
 		if m, ok := v.(map[string]any); ok && len(m) > 0 {
-			for _, k := range sortedKeys(m) {
+			for _, k := range slices.Sorted(maps.Keys(m)) {
 				walk(join(path, k), m[k])
 			}
 			return
@@ -538,13 +531,4 @@ func maskSide(has bool) any {
 		return Masked
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/prefect-apply/prefect-apply/internal/prefect"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -89,8 +90,8 @@ func describe(p *Plan) string {
 			}
 			fmt.Fprintf(&b, "  %s: %s → %s\n", f.Path, old, new)
 		}
-		if len(c.Patch) > 0 {
-			fmt.Fprintf(&b, "  patch: %s\n", js(c.Patch))
+		if c.Updates != 0 {
+			fmt.Fprintf(&b, "  patch: %s\n", js(updateBody(c)))
 		}
 		for _, d := range c.DependsOn {
 			fmt.Fprintf(&b, "  after: %s\n", d)
@@ -268,7 +269,7 @@ func simulate(p *Plan, live *state.State) {
 				d := "The work pool's default queue."
 				live.AddQueue(&state.Queue{Pool: np.Name, Name: "default", Priority: &one, Description: &d})
 			case Update:
-				applyPoolPatch(live.Pools[c.Key.Name], c.Patch)
+				applyPoolUpdate(live.Pools[c.Key.Name], c.Pool, c.Updates)
 			case Delete:
 				delete(live.Pools, c.Key.Name)
 				for k, q := range live.Queues {
@@ -280,7 +281,7 @@ func simulate(p *Plan, live *state.State) {
 		case state.KindWorkQueue:
 			switch {
 			case c.Action == Create && c.Implicit, c.Action == Update:
-				applyQueuePatch(live.Queues[c.Key], c.Patch)
+				applyQueueUpdate(live.Queues[c.Key], c.Queue, c.Updates)
 			case c.Action == Create:
 				q := *c.Queue
 				live.AddQueue(&q)
@@ -291,44 +292,50 @@ func simulate(p *Plan, live *state.State) {
 	}
 }
 
-func applyPoolPatch(p *state.Pool, patch map[string]any) {
-	for k, v := range patch {
-		switch k {
-		case "description":
-			s := v.(string)
-			p.Description = &s
-		case "is_paused":
-			b := v.(bool)
-			p.Paused = &b
-		case "concurrency_limit":
-			p.ConcurrencyLimit = intOf(v)
-		case "base_job_template":
-			p.BaseJobTemplate = v.(map[string]any)
+// updateBody is what applying c sends to the server, in the API's names.
+func updateBody(c Change) map[string]any {
+	if c.Key.Kind == state.KindWorkPool {
+		return prefect.PoolFields(c.Pool, c.Updates)
+	}
+	return prefect.QueueFields(c.Queue, c.Updates)
+}
+
+// applyPoolUpdate sets the fields of p that an update sets to d's values.
+func applyPoolUpdate(p, d *state.Pool, fields state.Fields) {
+	for f := range fields.All() {
+		switch f {
+		case state.FieldDescription:
+			p.Description = copyOf(d.Description)
+		case state.FieldPaused:
+			p.Paused = copyOf(d.Paused)
+		case state.FieldConcurrencyLimit:
+			p.ConcurrencyLimit = copyOf(d.ConcurrencyLimit)
+		case state.FieldBaseJobTemplate:
+			p.BaseJobTemplate = d.BaseJobTemplate
 		}
 	}
 }
 
-func applyQueuePatch(q *state.Queue, patch map[string]any) {
-	for k, v := range patch {
-		switch k {
-		case "description":
-			s := v.(string)
-			q.Description = &s
-		case "is_paused":
-			b := v.(bool)
-			q.Paused = &b
-		case "concurrency_limit":
-			q.ConcurrencyLimit = intOf(v)
-		case "priority":
-			q.Priority = intOf(v)
+// applyQueueUpdate sets the fields of q that an update sets to d's values.
+func applyQueueUpdate(q, d *state.Queue, fields state.Fields) {
+	for f := range fields.All() {
+		switch f {
+		case state.FieldDescription:
+			q.Description = copyOf(d.Description)
+		case state.FieldPaused:
+			q.Paused = copyOf(d.Paused)
+		case state.FieldConcurrencyLimit:
+			q.ConcurrencyLimit = copyOf(d.ConcurrencyLimit)
+		case state.FieldPriority:
+			q.Priority = copyOf(d.Priority)
 		}
 	}
 }
 
-func intOf(v any) *int {
-	if v == nil {
+func copyOf[T any](p *T) *T {
+	if p == nil {
 		return nil
 	}
-	n := v.(int)
-	return &n
+	v := *p
+	return &v
 }

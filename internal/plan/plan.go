@@ -107,10 +107,10 @@ type Change struct {
 	Pool   *state.Pool                `json:"-"`
 	Queue  *state.Queue               `json:"-"`
 	Object *unstructured.Unstructured `json:"-"`
-	// Patch holds the Prefect fields to send for an update, in the API's
-	// names (description, is_paused, concurrency_limit, base_job_template,
-	// priority): only what changes.
-	Patch map[string]any `json:"-"`
+	// Updates lists the fields of Pool or Queue an update sets, to their
+	// values there: only what changes. A nil value clears the field (a
+	// nil concurrency limit removes the limit).
+	Updates state.Fields `json:"-"`
 }
 
 // Plan is every change, in apply order.

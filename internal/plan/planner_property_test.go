@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/prefect"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -46,7 +46,7 @@ func (s *server) apply(t *testing.T, p *plan.Plan) {
 			if !ok {
 				t.Fatalf("update of missing %s", k)
 			}
-			for f, v := range c.Patch {
+			for f, v := range sentBody(c) {
 				switch f {
 				case "description":
 					pool.Description = ptr(v.(string))
@@ -70,7 +70,7 @@ func (s *server) apply(t *testing.T, p *plan.Plan) {
 			if !ok {
 				t.Fatalf("%s of missing %s (implicit %v)", c.Action, k, c.Implicit)
 			}
-			for f, v := range c.Patch {
+			for f, v := range sentBody(c) {
 				switch f {
 				case "description":
 					q.Description = ptr(v.(string))
@@ -156,6 +156,19 @@ func (s *server) freePriority(pool string) int {
 		if !taken[i] {
 			return i
 		}
+	}
+}
+
+// sentBody is what applying a pool or queue change sends to the server
+// (the Prefect client's translation of its update), nil for no update.
+func sentBody(c plan.Change) map[string]any {
+	switch {
+	case c.Updates == 0:
+		return nil
+	case c.Key.Kind == state.KindWorkPool:
+		return prefect.PoolFields(c.Pool, c.Updates)
+	default:
+		return prefect.QueueFields(c.Queue, c.Updates)
 	}
 }
 
@@ -270,7 +283,7 @@ func checkPlan(t *testing.T, p *plan.Plan, desired, live *state.State) {
 			}
 		}
 		// Only fields that differ are sent.
-		for f, v := range c.Patch {
+		for f, v := range sentBody(c) {
 			var old any
 			switch k := c.Key; {
 			case c.Implicit:
@@ -288,8 +301,8 @@ func checkPlan(t *testing.T, p *plan.Plan, desired, live *state.State) {
 				t.Errorf("%s: patch sends %s = %v, which it already is", c.Key, f, v)
 			}
 		}
-		if len(c.Patch) > 0 && len(c.Patch) > len(c.Fields) {
-			t.Errorf("%s: patch %v has more entries than the fields shown %v", c.Key, c.Patch, c.Fields)
+		if sent := sentBody(c); len(sent) > len(c.Fields) {
+			t.Errorf("%s: patch %v has more entries than the fields shown %v", c.Key, sent, c.Fields)
 		}
 	}
 }
@@ -343,13 +356,8 @@ func dump(p *plan.Plan) string {
 		for _, f := range c.Fields {
 			line += fmt.Sprintf(" [%s %v→%v]", f.Path, f.Old, f.New)
 		}
-		if len(c.Patch) > 0 {
-			ks := make([]string, 0, len(c.Patch))
-			for k := range c.Patch {
-				ks = append(ks, k)
-			}
-			sort.Strings(ks)
-			line += fmt.Sprintf(" patch=%v", ks)
+		if c.Updates != 0 {
+			line += fmt.Sprintf(" updates=%s", c.Updates)
 		}
 		lines = append(lines, line)
 	}

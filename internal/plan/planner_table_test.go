@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,9 +57,9 @@ func paths(c plan.Change) []string {
 	return out
 }
 
-// Updates send only what changed, in the API's names: never a field equal
-// on both sides, never a field the file leaves unmanaged (nil).
-func TestPatchHoldsOnlyChangedFields(t *testing.T) {
+// Updates set only what changed: never a field equal on both sides, never
+// a field the file leaves unmanaged (nil).
+func TestUpdatesHoldOnlyChangedFields(t *testing.T) {
 	tmpl := func(image any) map[string]any {
 		return map[string]any{"job_configuration": map[string]any{"image": "{{ image }}"},
 			"variables": map[string]any{"properties": map[string]any{"image": map[string]any{"default": image}}}}
@@ -66,54 +67,54 @@ func TestPatchHoldsOnlyChangedFields(t *testing.T) {
 	tests := map[string]struct {
 		desired, live state.Pool
 		action        plan.Action
-		patch         map[string]any
+		updates       state.Fields
 		fields        []string
 	}{
 		"nothing differs": {
 			desired: state.Pool{Description: ptr("d"), Paused: ptr(false), ConcurrencyLimit: ptr(2), BaseJobTemplate: tmpl("a")},
 			live:    state.Pool{Description: ptr("d"), Paused: ptr(false), ConcurrencyLimit: ptr(2), BaseJobTemplate: tmpl("a")},
-			action:  plan.NoOp, patch: map[string]any{},
+			action:  plan.NoOp, updates: 0,
 		},
-		"description only; paused unchanged is not sent": {
+		"description only; paused unchanged is not set": {
 			desired: state.Pool{Description: ptr("new"), Paused: ptr(true)},
 			live:    state.Pool{Description: ptr("old"), Paused: ptr(true)},
-			action:  plan.Update, patch: map[string]any{"description": "new"}, fields: []string{"description"},
+			action:  plan.Update, updates: state.FieldDescription, fields: []string{"description"},
 		},
 		"paused only": {
 			desired: state.Pool{Paused: ptr(true)},
 			live:    state.Pool{Description: ptr("by hand"), Paused: ptr(false)},
-			action:  plan.Update, patch: map[string]any{"is_paused": true}, fields: []string{"paused"},
+			action:  plan.Update, updates: state.FieldPaused, fields: []string{"paused"},
 		},
 		"nil description and paused are unmanaged": {
 			desired: state.Pool{},
 			live:    state.Pool{Description: ptr("by hand"), Paused: ptr(true)},
-			action:  plan.NoOp, patch: map[string]any{},
+			action:  plan.NoOp, updates: 0,
 		},
 		"nil limit clears a live limit": {
 			desired: state.Pool{},
 			live:    state.Pool{ConcurrencyLimit: ptr(5)},
-			action:  plan.Update, patch: map[string]any{"concurrency_limit": nil}, fields: []string{"concurrencyLimit"},
+			action:  plan.Update, updates: state.FieldConcurrencyLimit, fields: []string{"concurrencyLimit"},
 		},
 		"a limit of 0 is a limit": {
 			desired: state.Pool{ConcurrencyLimit: ptr(0)},
 			live:    state.Pool{},
-			action:  plan.Update, patch: map[string]any{"concurrency_limit": 0}, fields: []string{"concurrencyLimit"},
+			action:  plan.Update, updates: state.FieldConcurrencyLimit, fields: []string{"concurrencyLimit"},
 		},
 		"an empty description clears one": {
 			desired: state.Pool{Description: ptr("")},
 			live:    state.Pool{Description: ptr("old")},
-			action:  plan.Update, patch: map[string]any{"description": ""}, fields: []string{"description"},
+			action:  plan.Update, updates: state.FieldDescription, fields: []string{"description"},
 		},
 		"the template is sent whole when one field differs": {
 			desired: state.Pool{BaseJobTemplate: tmpl("b")},
 			live:    state.Pool{BaseJobTemplate: tmpl("a")},
-			action:  plan.Update, patch: map[string]any{"base_job_template": tmpl("b")},
+			action:  plan.Update, updates: state.FieldBaseJobTemplate,
 			fields: []string{"baseJobTemplate.variables.properties.image.default"},
 		},
 		"a nil template is unmanaged": {
 			desired: state.Pool{},
 			live:    state.Pool{BaseJobTemplate: tmpl("a")},
-			action:  plan.NoOp, patch: map[string]any{},
+			action:  plan.NoOp, updates: 0,
 		},
 	}
 	for name, tc := range tests {
@@ -127,8 +128,8 @@ func TestPatchHoldsOnlyChangedFields(t *testing.T) {
 			if c.Action != tc.action {
 				t.Errorf("action %s, want %s", c.Action, tc.action)
 			}
-			if len(c.Patch) != len(tc.patch) || (len(tc.patch) > 0 && !reflect.DeepEqual(c.Patch, tc.patch)) {
-				t.Errorf("patch %v, want %v", c.Patch, tc.patch)
+			if c.Updates != tc.updates {
+				t.Errorf("updates {%s}, want {%s}", c.Updates, tc.updates)
 			}
 			if got := paths(c); !reflect.DeepEqual(got, tc.fields) {
 				t.Errorf("fields %v, want %v", got, tc.fields)
@@ -137,30 +138,30 @@ func TestPatchHoldsOnlyChangedFields(t *testing.T) {
 	}
 }
 
-func TestQueuePatchHoldsOnlyChangedFields(t *testing.T) {
+func TestQueueUpdatesHoldOnlyChangedFields(t *testing.T) {
 	tests := map[string]struct {
 		desired, live state.Queue
-		patch         map[string]any
+		updates       state.Fields
 	}{
-		"priority only; paused and limit unchanged are not sent": {
+		"priority only; paused and limit unchanged are not set": {
 			desired: state.Queue{Priority: ptr(2), Paused: ptr(false), ConcurrencyLimit: ptr(1)},
 			live:    state.Queue{Priority: ptr(3), Paused: ptr(false), ConcurrencyLimit: ptr(1)},
-			patch:   map[string]any{"priority": 2},
+			updates: state.FieldPriority,
 		},
 		"nil priority, description and paused are unmanaged": {
 			desired: state.Queue{},
 			live:    state.Queue{Priority: ptr(7), Description: ptr("x"), Paused: ptr(true)},
-			patch:   map[string]any{},
+			updates: 0,
 		},
 		"nil limit clears one": {
 			desired: state.Queue{Priority: ptr(1)},
 			live:    state.Queue{Priority: ptr(1), ConcurrencyLimit: ptr(4)},
-			patch:   map[string]any{"concurrency_limit": nil},
+			updates: state.FieldConcurrencyLimit,
 		},
 		"everything": {
 			desired: state.Queue{Priority: ptr(1), Description: ptr("d"), Paused: ptr(true), ConcurrencyLimit: ptr(2)},
 			live:    state.Queue{Priority: ptr(2), Paused: ptr(false)},
-			patch:   map[string]any{"priority": 1, "description": "d", "is_paused": true, "concurrency_limit": 2},
+			updates: state.FieldPriority | state.FieldDescription | state.FieldPaused | state.FieldConcurrencyLimit,
 		},
 	}
 	for name, tc := range tests {
@@ -173,11 +174,11 @@ func TestQueuePatchHoldsOnlyChangedFields(t *testing.T) {
 			desired.AddQueue(&d)
 			live.AddQueue(&l)
 			c := changeOf(t, compute(t, desired, live, plan.Options{Owned: everythingOwned}), state.QueueKey("p", "q"))
-			if len(c.Patch) != len(tc.patch) || (len(tc.patch) > 0 && !reflect.DeepEqual(c.Patch, tc.patch)) {
-				t.Errorf("patch %v, want %v", c.Patch, tc.patch)
+			if c.Updates != tc.updates {
+				t.Errorf("updates {%s}, want {%s}", c.Updates, tc.updates)
 			}
-			if (len(tc.patch) == 0) != (c.Action == plan.NoOp) || len(c.Fields) != len(tc.patch) {
-				t.Errorf("action %s with fields %v for patch %v", c.Action, paths(c), tc.patch)
+			if (tc.updates == 0) != (c.Action == plan.NoOp) || len(c.Fields) != len(slices.Collect(tc.updates.All())) {
+				t.Errorf("action %s with fields %v for updates {%s}", c.Action, paths(c), tc.updates)
 			}
 		})
 	}
@@ -222,8 +223,8 @@ func TestTemplateComparedStructurally(t *testing.T) {
 	if c.Fields[0].Old != 0.0 || c.Fields[0].New != 2.0 {
 		t.Errorf("backoffLimit change %v → %v, want JSON numbers 0 → 2", c.Fields[0].Old, c.Fields[0].New)
 	}
-	if _, ok := c.Patch["base_job_template"]; !ok || len(c.Patch) != 1 {
-		t.Errorf("patch %v", c.Patch)
+	if c.Updates != state.FieldBaseJobTemplate {
+		t.Errorf("updates {%s}", c.Updates)
 	}
 }
 
@@ -246,7 +247,7 @@ func TestTypeChangeReplaces(t *testing.T) {
 	if !strings.Contains(r.Reason, "kubernetes → process") || !strings.Contains(r.Reason, "deleted and created again") || r.Pool == nil || r.Pool.Type != "process" || r.Fingerprint != "t1" {
 		t.Errorf("replace: %+v", r)
 	}
-	if q := p.Changes[1]; !q.Implicit || len(q.Patch) != 0 {
+	if q := p.Changes[1]; !q.Implicit || q.Updates != 0 {
 		t.Errorf("default queue of the replaced pool: %+v", q)
 	}
 	// Same as live, but created again: every declared field is listed.

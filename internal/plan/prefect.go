@@ -6,17 +6,17 @@ import (
 
 // diffPool compares the fields a file manages. A nil desired description or
 // paused flag is unmanaged; a nil concurrency limit means "no limit".
-func diffPool(d, l *state.Pool) ([]FieldChange, map[string]any) {
-	fields, patch := diffCommon(common{d.Description, d.Paused}, common{l.Description, l.Paused})
-	fields = diffLimit(d.ConcurrencyLimit, l.ConcurrencyLimit, fields, patch)
+func diffPool(d, l *state.Pool) ([]FieldChange, state.Fields) {
+	fields, updates := diffCommon(common{d.Description, d.Paused}, common{l.Description, l.Paused})
+	fields, updates = diffLimit(d.ConcurrencyLimit, l.ConcurrencyLimit, fields, updates)
 	if d.BaseJobTemplate != nil {
 		before := len(fields)
 		diffValues("baseJobTemplate", normalize(l.BaseJobTemplate), normalize(d.BaseJobTemplate), true, true, &fields)
 		if len(fields) > before {
-			patch["base_job_template"] = d.BaseJobTemplate
+			updates |= state.FieldBaseJobTemplate
 		}
 	}
-	return fields, patch
+	return fields, updates
 }
 
 // common are the settings pools and queues share.
@@ -27,38 +27,37 @@ type common struct {
 
 // diffCommon compares description and paused; nil in the file means
 // unmanaged.
-func diffCommon(d, l common) ([]FieldChange, map[string]any) {
+func diffCommon(d, l common) ([]FieldChange, state.Fields) {
 	var fields []FieldChange
-	patch := map[string]any{}
+	var updates state.Fields
 	if d.description != nil && *d.description != str(l.description) {
 		fields = append(fields, change("description", str(l.description), *d.description))
-		patch["description"] = *d.description
+		updates |= state.FieldDescription
 	}
 	if d.paused != nil && *d.paused != boolean(l.paused) {
 		fields = append(fields, change("paused", boolean(l.paused), *d.paused))
-		patch["is_paused"] = *d.paused
+		updates |= state.FieldPaused
 	}
-	return fields, patch
+	return fields, updates
 }
 
 // diffLimit compares concurrency limits; nil is "no limit", so it is
-// always managed.
-func diffLimit(d, l *int, fields []FieldChange, patch map[string]any) []FieldChange {
+// always managed: an update to nil removes the limit.
+func diffLimit(d, l *int, fields []FieldChange, updates state.Fields) ([]FieldChange, state.Fields) {
 	if !sameInt(d, l) {
 		fields = append(fields, intChange("concurrencyLimit", l, d))
-		patch["concurrency_limit"] = intOrNil(d)
+		updates |= state.FieldConcurrencyLimit
 	}
-	return fields
+	return fields, updates
 }
 
-func diffQueue(d, l *state.Queue) ([]FieldChange, map[string]any) {
-	fields, patch := diffCommon(common{d.Description, d.Paused}, common{l.Description, l.Paused})
+func diffQueue(d, l *state.Queue) ([]FieldChange, state.Fields) {
+	fields, updates := diffCommon(common{d.Description, d.Paused}, common{l.Description, l.Paused})
 	if d.Priority != nil && !sameInt(d.Priority, l.Priority) {
 		fields = append(fields, intChange("priority", l.Priority, d.Priority))
-		patch["priority"] = *d.Priority
+		updates |= state.FieldPriority
 	}
-	fields = diffLimit(d.ConcurrencyLimit, l.ConcurrencyLimit, fields, patch)
-	return fields, patch
+	return diffLimit(d.ConcurrencyLimit, l.ConcurrencyLimit, fields, updates)
 }
 
 // poolFields lists what a new pool is created with.
@@ -119,13 +118,6 @@ func sameInt(a, b *int) bool {
 		return a == nil && b == nil
 	}
 	return *a == *b
-}
-
-func intOrNil(p *int) any {
-	if p == nil {
-		return nil
-	}
-	return *p
 }
 
 func str(p *string) string {

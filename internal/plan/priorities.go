@@ -33,12 +33,9 @@ func (c *computer) settlePriorities(changes []Change) {
 			sim.create(name, want)
 			continue
 		}
-		if _, sent := ch.Patch["priority"]; !sent && want != nil {
+		if !ch.Updates.Has(state.FieldPriority) && want != nil {
 			if now, ok := sim.priority(name); ok && now != *want {
-				if ch.Patch == nil {
-					ch.Patch = map[string]any{}
-				}
-				ch.Patch["priority"] = *want
+				ch.Updates |= state.FieldPriority
 				ch.Fields = append(ch.Fields, FieldChange{Path: "priority", Old: *want, New: *want, HasOld: true, HasNew: true})
 				ch.Reason = fmt.Sprintf("priority set again: applying the queues before it moves it to %d on the server", now)
 				if ch.Action == NoOp {
@@ -46,8 +43,8 @@ func (c *computer) settlePriorities(changes []Change) {
 				}
 			}
 		}
-		if p, ok := ch.Patch["priority"].(int); ok {
-			sim.set(name, p)
+		if ch.Updates.Has(state.FieldPriority) {
+			sim.set(name, *want)
 		}
 	}
 }

@@ -124,7 +124,7 @@ func Seal(p *Plan, in SealInput) (*Saved, error) {
 	var jobs []digestJob
 	for i, c := range p.Changes {
 		sc := SavedChange{Change: c}
-		sc.Pool, sc.Queue, sc.Object, sc.Patch = nil, nil, nil, nil
+		sc.Pool, sc.Queue, sc.Object, sc.Updates = nil, nil, nil, 0
 		sc.Live = liveDigest(c.Key, in.Live)
 		if data := in.SecretData[c.Key]; len(data) > 0 {
 			sc.Secrets = make(map[string]string, len(data))

@@ -178,7 +178,7 @@ func TestRequestShape(t *testing.T) {
 		}
 	}
 	must(c.CreatePool(ctx, &state.Pool{Name: "gpu #1?", Type: "kubernetes", Paused: ptr(true)}))
-	must(c.UpdatePool(ctx, "gpu #1?", map[string]any{"description": nil}))
+	must(c.UpdatePool(ctx, "gpu #1?", state.PoolUpdate{Fields: state.FieldDescription, Pool: &state.Pool{}}))
 	must(c.CreateQueue(ctx, &state.Queue{Pool: "gpu #1?", Name: "héllo wörld"}))
 	must(c.DeleteQueue(ctx, "gpu #1?", "héllo wörld"))
 	must(c.DeletePool(ctx, "gpu #1?"))

@@ -67,35 +67,47 @@ func (c *Client) GetPool(ctx context.Context, name string) (*state.Pool, error) 
 	return w.pool(), nil
 }
 
+// PoolFields is the one translation of a pool's settings to the API's
+// names, for creates and updates alike: the fields of set, with p's values.
+// A nil value is sent as null, which clears the field (a nil concurrency
+// limit removes the limit). Fields a pool does not have are ignored.
+func PoolFields(p *state.Pool, set state.Fields) map[string]any {
+	body := map[string]any{}
+	if set.Has(state.FieldDescription) {
+		body["description"] = valueOrNull(p.Description)
+	}
+	if set.Has(state.FieldPaused) {
+		body["is_paused"] = valueOrNull(p.Paused)
+	}
+	if set.Has(state.FieldConcurrencyLimit) {
+		body["concurrency_limit"] = valueOrNull(p.ConcurrencyLimit)
+	}
+	if set.Has(state.FieldBaseJobTemplate) {
+		body["base_job_template"] = nil
+		if p.BaseJobTemplate != nil {
+			body["base_job_template"] = p.BaseJobTemplate
+		}
+	}
+	return body
+}
+
 // CreatePool creates a work pool, sending only the fields that are set.
 // Prefect then gives it a queue named "default".
 func (c *Client) CreatePool(ctx context.Context, p *state.Pool) error {
-	body := map[string]any{"name": p.Name}
+	body := PoolFields(p, p.Declared())
+	body["name"] = p.Name
 	if p.Type != "" {
 		body["type"] = p.Type
-	}
-	if p.Description != nil {
-		body["description"] = *p.Description
-	}
-	if p.Paused != nil {
-		body["is_paused"] = *p.Paused
-	}
-	if p.ConcurrencyLimit != nil {
-		body["concurrency_limit"] = *p.ConcurrencyLimit
-	}
-	if p.BaseJobTemplate != nil {
-		body["base_job_template"] = p.BaseJobTemplate
 	}
 	return c.do(ctx, call{method: "POST", route: "work_pools/", body: body,
 		op: "creating", obj: poolObject(p.Name)}, nil)
 }
 
-// UpdatePool PATCHes exactly the given JSON fields (description, is_paused,
-// concurrency_limit, base_job_template, ...); a nil value clears a field.
-// Name and type cannot change.
-func (c *Client) UpdatePool(ctx context.Context, name string, fields map[string]any) error {
+// UpdatePool PATCHes the fields of u; the others are left alone. Name and
+// type cannot change.
+func (c *Client) UpdatePool(ctx context.Context, name string, u state.PoolUpdate) error {
 	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}", names: []string{name},
-		body: nonNilMap(fields), op: "updating", obj: poolObject(name)}, nil)
+		body: PoolFields(u.Pool, u.Fields), op: "updating", obj: poolObject(name)}, nil)
 }
 
 // DeletePool deletes a work pool and its queues.
@@ -104,10 +116,10 @@ func (c *Client) DeletePool(ctx context.Context, name string) error {
 		op: "deleting", obj: poolObject(name)}, nil)
 }
 
-// nonNilMap keeps an empty update a JSON object rather than null.
-func nonNilMap(m map[string]any) map[string]any {
-	if m == nil {
-		return map[string]any{}
+// valueOrNull is *p, or nil (JSON null) when p is nil.
+func valueOrNull[T any](p *T) any {
+	if p == nil {
+		return nil
 	}
-	return m
+	return *p
 }

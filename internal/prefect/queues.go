@@ -119,29 +119,39 @@ func (c *Client) GetQueue(ctx context.Context, pool, name string) (*state.Queue,
 	return w.queue(), nil
 }
 
+// QueueFields is the one translation of a queue's settings to the API's
+// names, for creates and updates alike: the fields of set, with q's values.
+// A nil value is sent as null, which clears the field (a nil concurrency
+// limit removes the limit). Fields a queue does not have are ignored.
+func QueueFields(q *state.Queue, set state.Fields) map[string]any {
+	body := map[string]any{}
+	if set.Has(state.FieldDescription) {
+		body["description"] = valueOrNull(q.Description)
+	}
+	if set.Has(state.FieldPaused) {
+		body["is_paused"] = valueOrNull(q.Paused)
+	}
+	if set.Has(state.FieldConcurrencyLimit) {
+		body["concurrency_limit"] = valueOrNull(q.ConcurrencyLimit)
+	}
+	if set.Has(state.FieldPriority) {
+		body["priority"] = valueOrNull(q.Priority)
+	}
+	return body
+}
+
 // CreateQueue creates a queue in q.Pool, sending only the fields that are set.
 func (c *Client) CreateQueue(ctx context.Context, q *state.Queue) error {
-	body := map[string]any{"name": q.Name}
-	if q.Description != nil {
-		body["description"] = *q.Description
-	}
-	if q.Paused != nil {
-		body["is_paused"] = *q.Paused
-	}
-	if q.ConcurrencyLimit != nil {
-		body["concurrency_limit"] = *q.ConcurrencyLimit
-	}
-	if q.Priority != nil {
-		body["priority"] = *q.Priority
-	}
+	body := QueueFields(q, q.Declared())
+	body["name"] = q.Name
 	return c.do(ctx, call{method: "POST", route: "work_pools/{}/queues", names: []string{q.Pool},
 		body: body, op: "creating", obj: queueObject(q.Pool, q.Name)}, nil)
 }
 
-// UpdateQueue PATCHes exactly the given JSON fields of a queue.
-func (c *Client) UpdateQueue(ctx context.Context, pool, name string, fields map[string]any) error {
+// UpdateQueue PATCHes the fields of u; the others are left alone.
+func (c *Client) UpdateQueue(ctx context.Context, pool, name string, u state.QueueUpdate) error {
 	return c.do(ctx, call{method: "PATCH", route: "work_pools/{}/queues/{}", names: []string{pool, name},
-		body: nonNilMap(fields), op: "updating", obj: queueObject(pool, name)}, nil)
+		body: QueueFields(u.Queue, u.Fields), op: "updating", obj: queueObject(pool, name)}, nil)
 }
 
 // DeleteQueue deletes a queue. Prefect refuses to delete a pool's default

@@ -143,7 +143,7 @@ func TestRetries(t *testing.T) {
 		"update is retried": {
 			responses: []func(http.ResponseWriter){status(429), status(504), status(204)},
 			call: func(c *Client) error {
-				return c.UpdateQueue(context.Background(), "a", "q", map[string]any{"is_paused": true})
+				return c.UpdateQueue(context.Background(), "a", "q", state.QueueUpdate{Fields: state.FieldPaused, Queue: &state.Queue{Paused: ptr(true)}})
 			},
 			wantReqs: 3,
 		},

@@ -216,13 +216,8 @@ func dumpPlan(p *plan.Plan) string {
 			}
 			fmt.Fprintf(&b, " [%s: %s → %s]", f.Path, short(f.Old, f.HasOld), short(f.New, f.HasNew))
 		}
-		if len(c.Patch) > 0 {
-			keys := make([]string, 0, len(c.Patch))
-			for k := range c.Patch {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			fmt.Fprintf(&b, " patch=%v", keys)
+		if c.Updates != 0 {
+			fmt.Fprintf(&b, " updates=%s", c.Updates)
 		}
 		if c.Reason != "" {
 			fmt.Fprintf(&b, " (%s)", c.Reason)
@@ -480,7 +475,7 @@ func (s *fuzzStats) run(t *testing.T, seed int64) {
 			if c.Action == plan.Create && c.Key.Kind == state.KindWorkPool {
 				s.created++
 			}
-			if _, ok := c.Patch["priority"]; ok || c.Action == plan.Create && c.Queue != nil && c.Queue.Priority != nil {
+			if c.Updates.Has(state.FieldPriority) || c.Action == plan.Create && c.Queue != nil && c.Queue.Priority != nil {
 				s.priorities++
 			}
 		}
@@ -499,7 +494,7 @@ func TestPriorityShiftedByAnEarlierQueue(t *testing.T) {
 	p := w.checkConverged(t, run("      - {name: a, priority: 1}\n      - {name: b, priority: 2}\n"), "second file")
 	var got []string
 	for _, c := range p.Pending() {
-		got = append(got, fmt.Sprintf("%s %s %v %s", c.Action, c.Key, c.Patch, c.Reason))
+		got = append(got, fmt.Sprintf("%s %s %v %s", c.Action, c.Key, sentBody(c), c.Reason))
 	}
 	want := []string{
 		`update WorkQueue "p/a" map[priority:1] `,

@@ -114,14 +114,16 @@ func (w *fuzzWorld) createPool(p *state.Pool) error {
 	return nil
 }
 
-func (w *fuzzWorld) UpdatePool(_ context.Context, name string, patch map[string]any) error {
+// UpdatePool receives the body the Prefect client sends for u, and applies
+// it as the server does.
+func (w *fuzzWorld) UpdatePool(_ context.Context, name string, u state.PoolUpdate) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	p, ok := w.pools[name]
 	if !ok {
 		return apiError{404, "no pool " + name}
 	}
-	sent, f, err := fields(patch)
+	sent, f, err := fields(prefect.PoolFields(u.Pool, u.Fields))
 	if err != nil {
 		return err
 	}
@@ -270,10 +272,12 @@ func (w *fuzzWorld) createQueue(q *state.Queue) error {
 	return nil
 }
 
-func (w *fuzzWorld) UpdateQueue(_ context.Context, pool, name string, patch map[string]any) error {
+// UpdateQueue receives the body the Prefect client sends for u, and
+// applies it as the server does.
+func (w *fuzzWorld) UpdateQueue(_ context.Context, pool, name string, u state.QueueUpdate) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.updateQueue(pool, name, patch)
+	return w.updateQueue(pool, name, prefect.QueueFields(u.Queue, u.Fields))
 }
 
 func (w *fuzzWorld) updateQueue(pool, name string, patch map[string]any) error {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"sort"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 )
@@ -87,5 +86,3 @@ func JSON(w io.Writer, p *plan.Plan) error {
 	bw.WriteString("\n  ]\n}\n")
 	return bw.Flush()
 }
-
-func sortStrings(s []string) { sort.Strings(s) }

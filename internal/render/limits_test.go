@@ -5,10 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +129,7 @@ func TestJSONDocumentShape(t *testing.T) {
 		}
 	}
 	if len(doc) != 5 {
-		t.Errorf("document has fields %v", keysOf(doc))
+		t.Errorf("document has fields %v", slices.Sorted(maps.Keys(doc)))
 	}
 	summary := doc["summary"].(map[string]any)
 	for _, k := range []string{"create", "update", "replace", "delete", "orphan", "noop", "unmanaged", "adopt", "conflicts", "problems", "changes"} {
@@ -138,7 +140,7 @@ func TestJSONDocumentShape(t *testing.T) {
 	changes := doc["changes"].([]any)
 	for _, c := range changes {
 		m := c.(map[string]any)
-		for _, internal := range []string{"Pool", "Queue", "Object", "Patch", "pool", "queue", "object", "patch"} {
+		for _, internal := range []string{"Pool", "Queue", "Object", "Updates", "pool", "queue", "object", "updates"} {
 			if _, ok := m[internal]; ok {
 				t.Errorf("change %v exposes %q", m["key"], internal)
 			}

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
@@ -263,7 +265,7 @@ func encodedValue(v any) string {
 func summary(v any) (string, bool) {
 	switch x := v.(type) {
 	case map[string]any:
-		return fmt.Sprintf("{...%d keys: %s}", len(x), strings.Join(keysOf(x), ", ")), true
+		return fmt.Sprintf("{...%d keys: %s}", len(x), strings.Join(slices.Sorted(maps.Keys(x)), ", ")), true
 	case []any:
 		return fmt.Sprintf("[...%d items]", len(x)), true
 	}
@@ -320,15 +322,6 @@ func jsonMinLength(v any, limit int) int {
 		return total
 	}
 	return 0
-}
-
-func keysOf(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sortStrings(out)
-	return out
 }
 
 func pick(cond bool, a, b string) string {

@@ -63,7 +63,7 @@ func (k Key) String() string {
 	return fmt.Sprintf("%s %q", k.Kind, k.Namespace+"/"+k.Name)
 }
 
-// Less orders keys: system, kind, namespace, name.
+// Less orders keys: system, kind, group, namespace, name.
 func (k Key) Less(o Key) bool {
 	if k.System != o.System {
 		return k.System < o.System

@@ -67,7 +67,8 @@ func testPoolsAndQueues(t *testing.T, c *prefect.Client, noSecret func(*testing.
 	t.Logf("new pool status %q", p.Status)
 
 	// A null clears; an omitted field is left alone.
-	must(t, c.UpdatePool(ctx, name, map[string]any{"description": nil, "concurrency_limit": nil, "is_paused": true}))
+	must(t, c.UpdatePool(ctx, name, state.PoolUpdate{Fields: state.FieldDescription | state.FieldConcurrencyLimit | state.FieldPaused,
+		Pool: &state.Pool{Paused: ptr(true)}}))
 	p, err = c.GetPool(ctx, name)
 	must(t, err)
 	if p.Description != nil || p.ConcurrencyLimit != nil || !*p.Paused || !jsonEqual(p.BaseJobTemplate, tmpl) {
@@ -75,7 +76,8 @@ func testPoolsAndQueues(t *testing.T, c *prefect.Client, noSecret func(*testing.
 	}
 
 	// The Prefect 2 block format is refused with the server's reason.
-	err = c.UpdatePool(ctx, name, map[string]any{"base_job_template": map[string]any{"job": map[string]any{"token": "x"}}})
+	err = c.UpdatePool(ctx, name, state.PoolUpdate{Fields: state.FieldBaseJobTemplate,
+		Pool: &state.Pool{BaseJobTemplate: map[string]any{"job": map[string]any{"token": "x"}}}})
 	var ae *prefect.APIError
 	if !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(err.Error(), "base_job_template") {
 		t.Errorf("invalid template: %v", err)
@@ -93,7 +95,7 @@ func testPoolsAndQueues(t *testing.T, c *prefect.Client, noSecret func(*testing.
 	if err := c.CreateQueue(ctx, &state.Queue{Pool: name, Name: qname}); !prefect.IsConflict(err) {
 		t.Errorf("second queue create: %v, want a 409", err)
 	}
-	must(t, c.UpdateQueue(ctx, name, qname, map[string]any{"is_paused": true}))
+	must(t, c.UpdateQueue(ctx, name, qname, state.QueueUpdate{Fields: state.FieldPaused, Queue: &state.Queue{Paused: ptr(true)}}))
 
 	live, err := c.ReadState(ctx)
 	must(t, err)

@@ -3,8 +3,9 @@ package robust
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/prefect-apply/prefect-apply/internal/state"
@@ -74,7 +75,7 @@ func (m model) yaml() string {
 			fmt.Fprintf(&res, "    - apiVersion: %s\n      kind: %s\n      metadata: {name: %s}\n", apiVersion(o.kind), o.kind, o.name)
 			if len(o.data) > 0 {
 				res.WriteString("      data:\n")
-				for _, k := range sortedKeys(o.data) {
+				for _, k := range slices.Sorted(maps.Keys(o.data)) {
 					fmt.Fprintf(&res, "        %s: %s\n", k, q(o.data[k]))
 				}
 			}
@@ -122,15 +123,6 @@ func apiVersion(kind string) string {
 		return g + "/v1"
 	}
 	return "v1"
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // objKey is the key of a declared object.
