@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/prefect-apply/prefect-apply/internal/kube"
+	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
 	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/state"
@@ -120,4 +121,16 @@ func (w *fuzzWorld) withExternal() *fuzzWorld {
 	w.stamp(o, nil)
 	w.objects[externalSecret] = o
 	return w
+}
+
+// sentBody is what the Prefect client sends for a change's update.
+func sentBody(c plan.Change) map[string]any {
+	switch {
+	case c.Updates == 0:
+		return nil
+	case c.Key.Kind == state.KindWorkPool:
+		return prefect.PoolFields(c.Pool, c.Updates)
+	default:
+		return prefect.QueueFields(c.Queue, c.Updates)
+	}
 }

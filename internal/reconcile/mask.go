@@ -8,7 +8,7 @@ import (
 // maskPlan masks the known secret values in a plan's field values and
 // paths and in its reasons and problems, in place, with plan.Masked.
 // Secret data is masked already; what the applier sends (Pool, Queue,
-// Object, Patch) is left as it is. Plans are masked once, as computed: the
+// Object, Updates) is left as it is. Plans are masked once, as computed: the
 // text, JSON and Markdown renderings, the saved plan and the comparison
 // sync --plan makes all show the masked plan.
 func maskPlan(p *plan.Plan, s *redact.Set) {
