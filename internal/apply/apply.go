@@ -104,108 +104,127 @@ func inFlight(ctx context.Context, grace time.Duration) (context.Context, contex
 // change, in plan order.
 func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
 	changes := p.Pending()
-	results := make([]Result, len(changes))
-	status := map[state.Key]Status{}
-	var mu sync.Mutex
 	limit := t.Concurrency
 	if limit <= 0 {
 		limit = 8
 	}
-	sem := make(chan struct{}, limit)
 	grace := t.Grace
 	if grace <= 0 {
 		grace = defaultGrace
 	}
-
-	// progress serialises the Progress calls: changes finish concurrently,
-	// and a callback that prints must not interleave.
-	var progress sync.Mutex
-	finish := func(i int, r Result) {
-		mu.Lock()
-		results[i] = r
-		status[r.Key] = r.Status
-		mu.Unlock()
-		if t.Progress != nil {
-			progress.Lock()
-			t.Progress(r)
-			progress.Unlock()
-		}
-	}
-	blocked := func(c plan.Change) (state.Key, bool) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, d := range c.DependsOn {
-			if s := status[d]; s == Failed || s == Skipped {
-				return d, true
-			}
-		}
-		return state.Key{}, false
-	}
-
+	e := &execution{ctx: ctx, changes: changes, t: t, grace: grace, sem: make(chan struct{}, limit),
+		results: make([]Result, len(changes)), status: map[state.Key]Status{}}
 	for start := 0; start < len(changes); {
 		end := start
 		for end < len(changes) && plan.Rank(changes[end]) == plan.Rank(changes[start]) {
 			end++
 		}
-		// Queues of one pool run in order (priorities shift on the server);
-		// everything else in the level runs concurrently.
-		var groups [][]int
-		byPool := map[string]int{}
-		for i := start; i < end; i++ {
-			c := changes[i]
-			if c.Key.Kind == state.KindWorkQueue {
-				if g, ok := byPool[c.Key.Namespace]; ok {
-					groups[g] = append(groups[g], i)
-					continue
-				}
-				byPool[c.Key.Namespace] = len(groups)
-			}
-			groups = append(groups, []int{i})
-		}
 		var wg sync.WaitGroup
-		for _, g := range groups {
+		for _, g := range levelGroups(changes, start, end) {
 			wg.Add(1)
 			go func(g []int) {
 				defer wg.Done()
 				for _, i := range g {
-					c := changes[i]
-					// Once interrupted, every change not started says so,
-					// those whose dependencies were skipped included.
-					if ctx.Err() != nil {
-						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: ErrInterrupted.Error(), err: ErrInterrupted})
-						continue
-					}
-					if dep, ok := blocked(c); ok {
-						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: fmt.Sprintf("not applied: it depends on %s, which was not applied", dep)})
-						continue
-					}
-					sem <- struct{}{}
-					if ctx.Err() != nil { // interrupted while waiting for a slot
-						<-sem
-						finish(i, Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: ErrInterrupted.Error(), err: ErrInterrupted})
-						continue
-					}
-					began := time.Now()
-					run, done := inFlight(ctx, grace)
-					err := apply(run, c, t)
-					cut := run.Err() != nil // the grace ran out
-					done()
-					<-sem
-					r := Result{Key: c.Key, Action: c.Action, Status: Applied, Implicit: c.Implicit, Duration: time.Since(began)}
-					if err != nil && cut {
-						err = fmt.Errorf("interrupted: still in flight %s after the interrupt, so cut off (it may or may not have been applied; sync again converges): %w", grace, err)
-					}
-					if err != nil {
-						r.Status, r.Error, r.err = Failed, err.Error(), err
-					}
-					finish(i, r)
+					e.finish(i, e.run(changes[i]))
 				}
 			}(g)
 		}
 		wg.Wait()
 		start = end
 	}
-	return results
+	return e.results
+}
+
+// levelGroups splits the changes of one level (start to end) into groups
+// that run concurrently: the queues of one pool run in order, one group
+// (priorities shift on the server); everything else alone.
+func levelGroups(changes []plan.Change, start, end int) [][]int {
+	var groups [][]int
+	byPool := map[string]int{}
+	for i := start; i < end; i++ {
+		c := changes[i]
+		if c.Key.Kind == state.KindWorkQueue {
+			if g, ok := byPool[c.Key.Namespace]; ok {
+				groups[g] = append(groups[g], i)
+				continue
+			}
+			byPool[c.Key.Namespace] = len(groups)
+		}
+		groups = append(groups, []int{i})
+	}
+	return groups
+}
+
+// execution is one Execute: the results so far, by position and by key.
+type execution struct {
+	ctx     context.Context
+	changes []plan.Change
+	t       Targets
+	grace   time.Duration
+	sem     chan struct{} // bounds the changes in flight
+
+	mu      sync.Mutex
+	results []Result
+	status  map[state.Key]Status
+	// progress serialises the Progress calls: changes finish
+	// concurrently, and a callback that prints must not interleave.
+	progress sync.Mutex
+}
+
+func (e *execution) finish(i int, r Result) {
+	e.mu.Lock()
+	e.results[i] = r
+	e.status[r.Key] = r.Status
+	e.mu.Unlock()
+	if e.t.Progress != nil {
+		e.progress.Lock()
+		e.t.Progress(r)
+		e.progress.Unlock()
+	}
+}
+
+// blocked names a dependency of c that failed or was skipped.
+func (e *execution) blocked(c plan.Change) (state.Key, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, d := range c.DependsOn {
+		if s := e.status[d]; s == Failed || s == Skipped {
+			return d, true
+		}
+	}
+	return state.Key{}, false
+}
+
+// run applies one change when it may, and says what became of it.
+func (e *execution) run(c plan.Change) Result {
+	interrupted := Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: ErrInterrupted.Error(), err: ErrInterrupted}
+	// Once interrupted, every change not started says so, those whose
+	// dependencies were skipped included.
+	if e.ctx.Err() != nil {
+		return interrupted
+	}
+	if dep, ok := e.blocked(c); ok {
+		return Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: fmt.Sprintf("not applied: it depends on %s, which was not applied", dep)}
+	}
+	e.sem <- struct{}{}
+	if e.ctx.Err() != nil { // interrupted while waiting for a slot
+		<-e.sem
+		return interrupted
+	}
+	began := time.Now()
+	run, done := inFlight(e.ctx, e.grace)
+	err := apply(run, c, e.t)
+	cut := run.Err() != nil // the grace ran out
+	done()
+	<-e.sem
+	r := Result{Key: c.Key, Action: c.Action, Status: Applied, Implicit: c.Implicit, Duration: time.Since(began)}
+	if err != nil && cut {
+		err = fmt.Errorf("interrupted: still in flight %s after the interrupt, so cut off (it may or may not have been applied; sync again converges): %w", e.grace, err)
+	}
+	if err != nil {
+		r.Status, r.Error, r.err = Failed, err.Error(), err
+	}
+	return r
 }
 
 func apply(ctx context.Context, c plan.Change, t Targets) error {
