@@ -87,6 +87,9 @@ func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
 	if err := refused(p.Plan, "sync would change nothing"); err != nil {
 		return err
 	}
+	if err := opts.strict(p.Plan, "sync --strict would change nothing"); err != nil {
+		return err
+	}
 	if p.Plan.HasChanges() {
 		return silent(ExitChanges)
 	}

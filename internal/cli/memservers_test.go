@@ -29,9 +29,14 @@ type memPrefect struct {
 	vars    map[string]prefect.Variable
 	workers map[string][]prefect.Worker
 	late    map[string]int
-	clock   int
-	reads   int      // ReadState calls
-	writes  []string // pool and queue writes, in order
+	// deployments and runs are what ReadDependents returns, for the
+	// pools asked; dependentReads counts its calls.
+	deployments    []state.Deployment
+	runs           map[state.Key]state.RunCounts
+	dependentReads int
+	clock          int
+	reads          int      // ReadState calls
+	writes         []string // pool and queue writes, in order
 }
 
 var (
@@ -42,6 +47,24 @@ var (
 func newMemPrefect() *memPrefect {
 	return &memPrefect{pools: map[string]*state.Pool{}, queues: map[state.Key]*state.Queue{}, vars: map[string]prefect.Variable{},
 		workers: map[string][]prefect.Worker{}, late: map[string]int{}}
+}
+
+func (m *memPrefect) ReadDependents(_ context.Context, pools []string) (*state.Dependents, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dependentReads++
+	out := &state.Dependents{Runs: map[state.Key]state.RunCounts{}}
+	for _, d := range m.deployments {
+		if slices.Contains(pools, d.Pool) {
+			out.Deployments = append(out.Deployments, d)
+		}
+	}
+	for k, n := range m.runs {
+		if slices.Contains(pools, k.Namespace) {
+			out.Runs[k] = n
+		}
+	}
+	return out, nil
 }
 
 func (m *memPrefect) tick() string {

@@ -90,6 +90,8 @@ type planFlags struct {
 	Kubeconfig     string
 	KubeContext    string
 	ForceConflicts bool
+	AllowOrphaning bool
+	Strict         bool
 	Stats          bool
 	// ReplaceTimeout is sync's --replace-timeout, KubeTimeout
 	// --kube-request-timeout.
@@ -109,6 +111,8 @@ func (f *planFlags) register(fs *pflag.FlagSet, cmd string) {
 	fs.StringVar(&f.Kubeconfig, "kubeconfig", "", "kubeconfig `FILE` (default: KUBECONFIG, then ~/.kube/config, then the in-cluster config)")
 	fs.BoolVar(&f.Stats, "stats", false, "print the number of requests sent, per server, verb and kind, to stderr")
 	fs.StringVar(&f.KubeContext, "context", "", "kubeconfig `CONTEXT` (default: the file's kubernetes.context, then the current context)")
+	fs.BoolVar(&f.AllowOrphaning, "allow-orphaning", false, "allow deleting or replacing a work pool or queue that deployments target (they stay, but no worker picks up their runs)")
+	fs.BoolVar(&f.Strict, "strict", false, "treat the plan's warnings (deployments' job variables a new template drops or refuses) as errors: exit 1")
 	fs.DurationVar(&f.KubeTimeout, "kube-request-timeout", kube.DefaultTimeout, "how long one Kubernetes request may take (Prefect's: PREFECT_API_REQUEST_TIMEOUT)")
 }
 
@@ -128,6 +132,7 @@ func (f *planFlags) inputs(ios *IOStreams, env *Env) reconcile.Inputs {
 	in := env.inputs(ios)
 	in.File, in.Set, in.PrefectURL = f.File, f.Set, f.PrefectURL
 	in.Prune, in.AllowEmpty, in.Adopt, in.SkipKubernetes, in.ForceConflicts = f.Prune, f.AllowEmpty, f.Adopt, f.SkipKubernetes, f.ForceConflicts
+	in.AllowOrphaning = f.AllowOrphaning
 	in.Kubeconfig, in.KubeContext, in.KubeTimeout, in.ReplaceTimeout = f.Kubeconfig, f.KubeContext, f.KubeTimeout, f.ReplaceTimeout
 	return in
 }

@@ -143,6 +143,9 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	if err := refused(p.Plan, "nothing was changed"); err != nil {
 		return err
 	}
+	if err := opts.strict(p.Plan, "nothing was changed"); err != nil {
+		return err
+	}
 	if !p.Plan.Writes() {
 		reportUnmanaged(ios, opts.Output, p.Plan)
 		_, err := reconcile.Apply(ctx, p, reconcile.ApplyOptions{})
@@ -181,6 +184,9 @@ func (opts *SyncOptions) approve(p *plan.Plan) error {
 	ios := opts.IO
 	if what := replacing(p); what != "" && !opts.AllowReplace {
 		return fmt.Errorf("the plan replaces %s; nothing was changed: rerun with --allow-replace to do it", what)
+	}
+	if err := blocked(p, "nothing was changed"); err != nil {
+		return err
 	}
 	if opts.Yes {
 		return nil
@@ -256,4 +262,29 @@ func refused(p *plan.Plan, what string) error {
 	}
 	return fmt.Errorf("the API server refuses %d object%s in a dry run; %s: fix the file\n  %s",
 		len(probs), plural(len(probs)), what, strings.Join(lines, "\n  "))
+}
+
+// blocked is the error of a plan that would strand deployments (their
+// pool or queue deleted or replaced) without --allow-orphaning; nil when
+// it would not. what says what it means for this command.
+func blocked(p *plan.Plan, what string) error {
+	changes := p.Blocked()
+	if len(changes) == 0 {
+		return nil
+	}
+	lines := make([]string, 0, len(changes))
+	for _, c := range changes {
+		lines = append(lines, render.Object(c.Key)+": "+render.ImpactCount(*c.Impact))
+	}
+	return fmt.Errorf("the plan %s %d object%s that deployments target; %s: no worker would pick up their runs. Move the deployments first, or rerun with --allow-orphaning\n  %s",
+		"deletes or replaces", len(changes), plural(len(changes)), what, strings.Join(lines, "\n  "))
+}
+
+// strict is the error of --strict on a plan with warnings; nil without.
+func (f *planFlags) strict(p *plan.Plan, what string) error {
+	warnings := p.Warnings()
+	if !f.Strict || len(warnings) == 0 {
+		return nil
+	}
+	return fmt.Errorf("--strict: the plan has %d warning%s; %s\n  %s", len(warnings), plural(len(warnings)), what, strings.Join(warnings, "\n  "))
 }

@@ -102,6 +102,13 @@ type Change struct {
 	Fingerprint string `json:"fingerprint,omitempty"`
 	// DependsOn lists the keys whose changes must succeed first.
 	DependsOn []state.Key `json:"dependsOn,omitempty"`
+	// Impact is what a risky change does to the deployments that target
+	// its pool or queue and to their runs (see Assess); nil when none.
+	Impact *Impact `json:"impact,omitempty"`
+	// Warnings are what the change breaks without stopping sync: a
+	// deployment's job variables that a pool's new template drops or
+	// refuses.
+	Warnings []string `json:"warnings,omitempty"`
 
 	// What the applier sends; not part of the rendered plan.
 	Pool   *state.Pool                `json:"-"`

@@ -17,6 +17,9 @@ type PrefectClient interface {
 	apply.Prefect
 	inventory.Store
 	ReadState(ctx context.Context) (*state.State, error)
+	// ReadDependents reads the deployments that target the pools and
+	// the counts of their active flow runs.
+	ReadDependents(ctx context.Context, pools []string) (*state.Dependents, error)
 	Stats() map[string]int
 }
 

@@ -134,3 +134,8 @@ func sentBody(c plan.Change) map[string]any {
 		return prefect.QueueFields(c.Queue, c.Updates)
 	}
 }
+
+// ReadDependents: no deployment runs in the fuzz world.
+func (w *fuzzWorld) ReadDependents(context.Context, []string) (*state.Dependents, error) {
+	return &state.Dependents{}, nil
+}

@@ -20,6 +20,9 @@ func maskPlan(p *plan.Plan, s *redact.Set) {
 		c := &p.Changes[i]
 		c.Reason, _ = m.String(c.Reason)
 		c.Problem, _ = m.String(c.Problem)
+		for j := range c.Warnings {
+			c.Warnings[j], _ = m.String(c.Warnings[j])
+		}
 		for j := range c.Fields {
 			f := &c.Fields[j]
 			f.Path, _ = m.String(f.Path)

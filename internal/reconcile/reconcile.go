@@ -31,6 +31,9 @@ type Inputs struct {
 	Adopt          bool
 	SkipKubernetes bool
 	ForceConflicts bool
+	// AllowOrphaning lets the plan delete or replace a pool or queue that
+	// deployments target.
+	AllowOrphaning bool
 	Kubeconfig     string
 	KubeContext    string
 	KubeTimeout    time.Duration
@@ -85,6 +88,10 @@ type Planned struct {
 	// Inventories holds the other sets' too: an object another set owns
 	// and this one adopts leaves its inventory.
 	Inventories *inventory.All
+	// Dependents are the deployments and runs on the pools the plan
+	// changes; nil when it changes no existing pool or queue (nothing
+	// was read).
+	Dependents *state.Dependents
 }
 
 // Plan is the shared script of diff and sync: load → validate → build the
@@ -115,7 +122,7 @@ func Plan(ctx context.Context, in Inputs) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := in.compute(out, kr); err != nil {
+	if err := in.compute(ctx, out, kr); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -146,9 +153,10 @@ func (in *Inputs) connectPrefect(file *config.File) (PrefectClient, error) {
 	return ConnectPrefect(*in, fileURL)
 }
 
-// compute plans from what was read, masks the plan and refuses a prune
-// that would empty the set.
-func (in *Inputs) compute(out *Planned, kr *kubeRead) error {
+// compute plans from what was read, reads what runs on the pools the plan
+// changes and assesses the plan's risk to it, masks the plan and refuses
+// a prune that would empty the set.
+func (in *Inputs) compute(ctx context.Context, out *Planned, kr *kubeRead) error {
 	opts := plan.Options{Set: out.File.Set, Prune: in.Prune, Adopt: in.Adopt, Owned: out.Inventory.Owns,
 		InUse: inUse(out.File), Owners: out.Inventories.OwnersOf, ForceConflicts: in.ForceConflicts}
 	if kr != nil {
@@ -158,6 +166,14 @@ func (in *Inputs) compute(out *Planned, kr *kubeRead) error {
 	var err error
 	if out.Plan, err = plan.Compute(out.Desired, out.Live, opts); err != nil {
 		return err
+	}
+	// Only what the plan touches is read: a plan without changes to
+	// existing pools and queues sends no request for it.
+	if pools := out.Plan.PoolsAtRisk(); len(pools) > 0 {
+		if out.Dependents, err = out.Client.ReadDependents(ctx, pools); err != nil {
+			return err
+		}
+		plan.Assess(out.Plan, out.Dependents, plan.AssessOptions{AllowOrphaning: in.AllowOrphaning})
 	}
 	maskPlan(out.Plan, in.Secrets)
 	if in.Prune && !in.AllowEmpty {

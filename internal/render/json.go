@@ -16,9 +16,12 @@ type PlanDocument struct {
 	Set     string `json:"set"`
 	// ForceConflicts says the plan was made with --force-conflicts: the
 	// changes' conflicts are fields sync takes over, not failures.
-	ForceConflicts bool          `json:"forceConflicts"`
-	Summary        SummaryJSON   `json:"summary"`
-	Changes        []plan.Change `json:"changes"`
+	ForceConflicts bool        `json:"forceConflicts"`
+	Summary        SummaryJSON `json:"summary"`
+	// Warnings lists every change's warnings, each after its object:
+	// what sync would break without being stopped (--strict stops it).
+	Warnings []string      `json:"warnings"`
+	Changes  []plan.Change `json:"changes"`
 }
 
 // SummaryJSON counts changes by action.
@@ -39,8 +42,11 @@ type SummaryJSON struct {
 	Conflicts int `json:"conflicts"`
 	// Problems counts the changes the API server refused in a dry run
 	// (changes[].problem).
-	Problems int  `json:"problems"`
-	Changes  bool `json:"changes"`
+	Problems int `json:"problems"`
+	// Blocked counts the changes sync refuses because they would strand
+	// deployments (changes[].impact.blocked) without --allow-orphaning.
+	Blocked int  `json:"blocked"`
+	Changes bool `json:"changes"`
 }
 
 // JSON writes the plan as an indented JSON document. The changes are
@@ -53,8 +59,9 @@ func JSON(w io.Writer, p *plan.Plan) error {
 	doc := PlanDocument{
 		Version: p.Version, Set: p.Set, ForceConflicts: p.ForceConflicts,
 		Summary: SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
-			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Conflicts: s.Conflicts, Problems: s.Problems, Changes: p.HasChanges()},
-		Changes: []plan.Change{},
+			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Conflicts: s.Conflicts, Problems: s.Problems, Blocked: len(p.Blocked()), Changes: p.HasChanges()},
+		Warnings: append([]string{}, p.Warnings()...),
+		Changes:  []plan.Change{},
 	}
 	// The document without its changes ends with them, empty; they are
 	// written in place of that "[]".

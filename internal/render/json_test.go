@@ -19,7 +19,8 @@ func wholeDocument(t *testing.T, p *plan.Plan) []byte {
 		Version: p.Version, Set: p.Set,
 		Summary: render.SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
 			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Changes: p.HasChanges()},
-		Changes: p.Changes,
+		Warnings: []string{},
+		Changes:  p.Changes,
 	}
 	if doc.Changes == nil {
 		doc.Changes = []plan.Change{}

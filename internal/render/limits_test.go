@@ -123,16 +123,16 @@ func TestJSONDocumentShape(t *testing.T) {
 	if err := json.Unmarshal(a.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []string{"version", "set", "forceConflicts", "summary", "changes"} {
+	for _, k := range []string{"version", "set", "forceConflicts", "summary", "warnings", "changes"} {
 		if _, ok := doc[k]; !ok {
 			t.Errorf("document lacks %q", k)
 		}
 	}
-	if len(doc) != 5 {
+	if len(doc) != 6 {
 		t.Errorf("document has fields %v", slices.Sorted(maps.Keys(doc)))
 	}
 	summary := doc["summary"].(map[string]any)
-	for _, k := range []string{"create", "update", "replace", "delete", "orphan", "noop", "unmanaged", "adopt", "conflicts", "problems", "changes"} {
+	for _, k := range []string{"create", "update", "replace", "delete", "orphan", "noop", "unmanaged", "adopt", "conflicts", "problems", "blocked", "changes"} {
 		if _, ok := summary[k]; !ok {
 			t.Errorf("summary lacks %q", k)
 		}

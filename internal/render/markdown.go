@@ -23,6 +23,7 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 		return err
 	}
 	fmt.Fprintf(&head, "**%s**\n\n", strings.TrimPrefix(PlanSummaryLine(p), "Plan: "))
+	head.WriteString(impactSection(p))
 	head.WriteString("| | Object | Change |\n|---|---|---|\n")
 	var rows []string
 	type detail struct {
@@ -144,4 +145,48 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// maxMarkdownWarnings bounds the warnings a comment lists; the rest are
+// counted.
+const maxMarkdownWarnings = 20
+
+// impactSection lists, before the per-object details, what the plan does
+// to the deployments on the pools and queues it changes, and its
+// warnings; "" when there is nothing to say.
+func impactSection(p *plan.Plan) string {
+	var b strings.Builder
+	for _, c := range p.Changes {
+		if c.Impact == nil {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("#### Deployments affected\n\n")
+		}
+		_, _, verb, _ := headline(c, p.Set)
+		lead := ""
+		if c.Impact.Blocked {
+			lead = "**blocked** "
+		}
+		fmt.Fprintf(&b, "- %s%s %s: %s. Then %s.", lead, escapeCell(Object(c.Key)), verb, escapeCell(ImpactCount(*c.Impact)), escapeCell(c.Impact.Effect))
+		if c.Impact.Blocked {
+			b.WriteString(" sync refuses it: move the deployments first, or rerun with `--allow-orphaning`.")
+		}
+		b.WriteString("\n")
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	warnings := p.Warnings()
+	if len(warnings) > 0 {
+		b.WriteString("#### Warnings\n\n")
+		for _, w := range warnings[:min(len(warnings), maxMarkdownWarnings)] {
+			fmt.Fprintf(&b, "- %s\n", escapeCell(w))
+		}
+		if more := len(warnings) - maxMarkdownWarnings; more > 0 {
+			fmt.Fprintf(&b, "- and %d more warning%s: run `prefect-apply diff` for all of them\n", more, plural(more))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

@@ -128,6 +128,7 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 				fmt.Fprintln(w, st.paint(red, "    ! "+ConflictNote(c, false)))
 			}
 		}
+		writeImpact(w, c, st)
 		for _, f := range c.Fields {
 			fmt.Fprintln(w, "    "+fieldLine(f, st))
 		}
@@ -139,6 +140,23 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, st.paint(bold, PlanSummaryLine(p)))
 	return nil
+}
+
+// writeImpact writes what a change does to the deployments on its object,
+// and its warnings.
+func writeImpact(w io.Writer, c plan.Change, st Style) {
+	if c.Impact != nil {
+		color := yellow
+		if c.Impact.Blocked {
+			color = red
+		}
+		for _, l := range ImpactLines(*c.Impact) {
+			fmt.Fprintln(w, st.paint(color, "    ! "+l))
+		}
+	}
+	for _, warn := range c.Warnings {
+		fmt.Fprintln(w, st.paint(yellow, "    ! "+WarningLine(warn)))
+	}
 }
 
 // ConflictNote says which fields of a change other field managers own and

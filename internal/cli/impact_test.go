@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/prefect-apply/prefect-apply/internal/render"
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
+
+const twoPools = `set: team
+pools:
+  - name: cpu
+    type: process
+    queues:
+      - {name: default}
+      - {name: urgent, priority: 2}
+  - name: gpu
+    type: process
+`
+
+// A prune that would strand deployments is blocked and named, in text,
+// JSON and Markdown; --allow-orphaning lets it through; a plan that
+// changes no existing pool reads no deployment.
+func TestPruneOfAPoolWithDeploymentsIsBlocked(t *testing.T) {
+	w := newMemWorld(t)
+	both := w.write("pools.yaml", twoPools)
+	w.mustRun(0, "sync", "-f", both, "--yes")
+	w.prefect.deployments = []state.Deployment{
+		{ID: "d1", Name: "etl/nightly", Pool: "gpu", Queue: "default"},
+		{ID: "d2", Name: "etl/hourly", Pool: "cpu", Queue: "urgent"},
+	}
+	w.prefect.runs = map[state.Key]state.RunCounts{state.QueueKey("gpu", "default"): {Scheduled: 3, Running: 1}}
+	w.mustRun(0, "diff", "-f", both)
+	if w.prefect.dependentReads != 0 {
+		t.Errorf("a plan without changes read the deployments %d times", w.prefect.dependentReads)
+	}
+
+	cpuOnly := w.write("cpu.yaml", strings.Split(twoPools, "  - name: gpu")[0])
+	out, _ := w.mustRun(2, "diff", "-f", cpuOnly, "--prune")
+	for _, want := range []string{
+		`- work pool "gpu" will be deleted`,
+		`! runs here: 1 deployment (etl/nightly); runs: 3 scheduled, 0 pending, 1 running`,
+		`! then: the deployments stay, without a work pool: no worker picks up their runs, which turn Late`,
+		`! blocked: sync refuses to strand these deployments; move them first, or rerun with --allow-orphaning`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff --prune lacks %q:\n%s", want, out)
+		}
+	}
+	md, _ := w.mustRun(2, "diff", "-f", cpuOnly, "--prune", "-o", "markdown")
+	if i, j := strings.Index(md, "#### Deployments affected"), strings.Index(md, "| | Object | Change |"); i < 0 || j < i ||
+		!strings.Contains(md, "**blocked**") {
+		t.Errorf("markdown: the deployments do not come first:\n%s", md)
+	}
+	js, _ := w.mustRun(2, "diff", "-f", cpuOnly, "--prune", "-o", "json")
+	var doc render.PlanDocument
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Summary.Blocked != 1 {
+		t.Errorf("json summary: %+v", doc.Summary)
+	}
+
+	code, _, errOut := w.run("sync", "-f", cpuOnly, "--prune", "--yes")
+	if code != 1 || !strings.Contains(errOut, `work pool "gpu": 1 deployment (etl/nightly)`) || !strings.Contains(errOut, "--allow-orphaning") {
+		t.Errorf("sync of a blocked plan: exit %d\n%s", code, errOut)
+	}
+	if _, ok := w.prefect.pools["gpu"]; !ok {
+		t.Fatal("a blocked sync deleted the pool")
+	}
+	out, _ = w.mustRun(0, "sync", "-f", cpuOnly, "--prune", "--yes", "--allow-orphaning")
+	if !strings.Contains(out, "allowed by --allow-orphaning") {
+		t.Errorf("sync --allow-orphaning:\n%s", out)
+	}
+	if _, ok := w.prefect.pools["gpu"]; ok {
+		t.Error("sync --allow-orphaning kept the pool")
+	}
+}
+
+// Pausing a queue shows the runs that will wait; it is not blocked.
+func TestPauseShowsTheRunsThatWait(t *testing.T) {
+	w := newMemWorld(t)
+	f := w.write("pools.yaml", twoPools)
+	w.mustRun(0, "sync", "-f", f, "--yes")
+	w.prefect.deployments = []state.Deployment{{ID: "d2", Name: "etl/hourly", Pool: "cpu", Queue: "urgent"}}
+	w.prefect.runs = map[state.Key]state.RunCounts{state.QueueKey("cpu", "urgent"): {Scheduled: 5, Pending: 2}}
+	paused := w.write("paused.yaml", strings.Replace(twoPools, "{name: urgent, priority: 2}", "{name: urgent, priority: 2, paused: true}", 1))
+	out, _ := w.mustRun(2, "diff", "-f", paused)
+	if !strings.Contains(out, "runs here: 1 deployment (etl/hourly); runs: 5 scheduled, 2 pending, 0 running") ||
+		!strings.Contains(out, "then: paused: workers get no runs from it") || strings.Contains(out, "blocked") {
+		t.Errorf("diff of a pause:\n%s", out)
+	}
+	w.mustRun(0, "sync", "-f", paused, "--yes")
+}

@@ -1,0 +1,97 @@
+package jobtemplate
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+)
+
+// CheckJobVariables checks a deployment's job variables against a base job
+// template's variables, as a worker would meet them: a variable the
+// template does not declare (the worker drops it without a word), a value
+// its schema refuses (type, enum, minimum, maximum, pattern), a required
+// variable with no default that the deployment does not set. Each problem
+// is one sentence naming the variable, in order.
+func CheckJobVariables(template map[string]any, vars map[string]any) []string {
+	variables, _ := template["variables"].(map[string]any)
+	props, _ := variables["properties"].(map[string]any)
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		if _, declared := props[name]; !declared {
+			out = append(out, fmt.Sprintf("variable %q: the template no longer declares it, so workers drop it", name))
+		}
+	}
+	required, _ := variables["required"].([]any)
+	for _, r := range required {
+		name, _ := r.(string)
+		prop, _ := props[name].(map[string]any)
+		if _, set := vars[name]; set || name == "" {
+			continue
+		}
+		if def, ok := prop["default"]; !ok || def == nil {
+			out = append(out, fmt.Sprintf("variable %q: required, with no default, and the deployment does not set it", name))
+		}
+	}
+	return append(out, valueProblems(props, vars)...)
+}
+
+// valueProblems checks each value the deployment sets and the template
+// declares against the variable's schema.
+func valueProblems(props map[string]any, vars map[string]any) []string {
+	var out []string
+	comp := jsonschema.NewCompiler()
+	comp.DefaultDraft(jsonschema.Draft2020)
+	const url = "urn:prefect-apply:variables"
+	if err := comp.AddResource(url, normalize(map[string]any{"properties": props})); err != nil {
+		return nil // the template's own checks report a broken schema
+	}
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		if _, declared := props[name]; !declared {
+			continue
+		}
+		sch, err := comp.Compile(url + "#/properties/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(name))
+		if err != nil {
+			continue
+		}
+		if err := sch.Validate(normalize(vars[name])); err != nil {
+			out = append(out, fmt.Sprintf("variable %q: the deployment's value %s", name, schemaFailure(err)))
+		}
+	}
+	return out
+}
+
+// schemaFailure says why a value fails a schema without repeating the
+// value: a deployment's job variables may hold a secret (an env entry).
+func schemaFailure(err error) string {
+	ve, ok := err.(*jsonschema.ValidationError)
+	if !ok {
+		return "does not match the template's schema"
+	}
+	for len(ve.Causes) > 0 {
+		ve = ve.Causes[0]
+	}
+	if t, ok := ve.ErrorKind.(*kind.Type); ok {
+		return fmt.Sprintf("is %s, but the template wants %s", t.Got, strings.Join(t.Want, " or "))
+	}
+	return fmt.Sprintf("fails the template's %q", strings.Join(ve.ErrorKind.KeywordPath(), "/"))
+}
+
+// normalize converts a value into what encoding/json decodes, which the
+// validator expects.
+func normalize(v any) any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return v
+	}
+	return out
+}
