@@ -20,12 +20,6 @@ type Kube interface {
 
 const rbacGroup = "rbac.authorization.k8s.io"
 
-// kindOrder is the order of kinds in the file, as sync applies them.
-var kindOrder = map[string]int{
-	"Namespace": 0, "ServiceAccount": 1, "Role": 2, "ClusterRole": 3, "RoleBinding": 4, "ClusterRoleBinding": 5,
-	"Secret": 6, "ConfigMap": 7, "PersistentVolumeClaim": 8,
-}
-
 // kubeSection collects the objects of the file's kubernetes section.
 type kubeSection struct {
 	resources map[state.Key]config.Resource
@@ -322,6 +316,8 @@ func envName(name, key string) string {
 	return s
 }
 
+// sortedKeys returns the keys of m in the order sync applies them: by
+// rank (state.Rank), kinds of one rank as state.Kinds lists them.
 func sortedKeys[V any](m map[state.Key]V) []state.Key {
 	keys := make([]state.Key, 0, len(m))
 	for k := range m {
@@ -329,8 +325,8 @@ func sortedKeys[V any](m map[state.Key]V) []state.Key {
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
-		if kindOrder[a.Kind] != kindOrder[b.Kind] {
-			return kindOrder[a.Kind] < kindOrder[b.Kind]
+		if a.Kind != b.Kind {
+			return state.LessKind(a.Kind, b.Kind)
 		}
 		return a.Less(b)
 	})

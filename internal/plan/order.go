@@ -6,27 +6,12 @@ import (
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
-// rank is the apply order of kinds: namespaces, service accounts, roles,
-// bindings, secrets and volumes, then pools, then queues. Deletions run in
-// reverse.
-var rank = map[string]int{
-	"Namespace":             0,
-	"ServiceAccount":        1,
-	"Role":                  2,
-	"ClusterRole":           2,
-	"RoleBinding":           3,
-	"ClusterRoleBinding":    3,
-	"Secret":                4,
-	"ConfigMap":             4,
-	"PersistentVolumeClaim": 4,
-	state.KindWorkPool:      5,
-	state.KindWorkQueue:     6,
-}
-
-// Rank returns a change's level in the apply order; changes of one level
-// do not depend on each other. Deletions come after every other change.
+// Rank returns a change's level in the apply order: the Kubernetes kinds
+// as state.Kinds ranks them, then pools, then queues (state.Rank). Changes
+// of one level do not depend on each other. Deletions come after every
+// other change, in reverse.
 func Rank(c Change) int {
-	r := rank[c.Key.Kind]
+	r := state.Rank(c.Key.Kind)
 	if c.Action == Delete || c.Action == Orphan {
 		return 100 - r
 	}
