@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
 // kubernetes checks the Kubernetes section and records what it declares.
@@ -43,7 +45,7 @@ func (c *checker) kubernetes() {
 			c.dns1123Subdomain(p.Child("metadata", "name"), name)
 		}
 		ns := c.f.ResourceNamespace(r)
-		if ClusterScoped(kind) {
+		if state.IsClusterScoped(kind) {
 			if explicit, _ := md["namespace"].(string); explicit != "" {
 				c.add(p.Child("metadata", "namespace"), "%s is cluster-scoped; remove metadata.namespace", kind)
 			}
@@ -90,13 +92,13 @@ func (c *checker) kubernetes() {
 	for i, e := range k.External {
 		p := base.Child("external", strconv.Itoa(i))
 		ns := ""
-		if e.Kind != "Namespace" {
+		if !state.IsClusterScoped(e.Kind) {
 			ns = orDefault(e.Namespace, k.Namespace)
 			if ns == "" {
 				c.add(p, "external %s %q has no namespace", e.Kind, e.Name)
 			}
 		} else if e.Namespace != "" {
-			c.add(p.Child("namespace"), "a Namespace has no namespace")
+			c.add(p.Child("namespace"), "a %s has no namespace", e.Kind)
 		}
 		var keys map[string]bool
 		if len(e.Keys) > 0 {
