@@ -65,7 +65,7 @@ func (c *checker) kubernetes() {
 			}
 		}
 		declare(p, ObjectID{kind, ns, name}, keys)
-		if kind == "RoleBinding" || kind == "ClusterRoleBinding" {
+		if state.IsBinding(kind) {
 			bindings = append(bindings, bindingRef{p, ns, r})
 		}
 	}
@@ -118,26 +118,16 @@ func (c *checker) kubernetes() {
 	// Bindings must name service accounts that exist: the runbook's
 	// service-account mismatch is caught here.
 	for _, b := range bindings {
-		subjects, _ := b.res["subjects"].([]any)
-		for j, s := range subjects {
-			sm, _ := s.(map[string]any)
-			if sm["kind"] != "ServiceAccount" {
-				continue
-			}
-			name, _ := sm["name"].(string)
-			ns, _ := sm["namespace"].(string)
-			if ns == "" {
-				ns = b.ns
-			}
-			if name == "default" {
-				continue
-			}
-			if ns == "" {
-				c.add(b.path.Child("subjects", strconv.Itoa(j)), "ServiceAccount subject %q has no namespace", name).Hint =
+		for _, s := range state.ServiceAccountSubjects(b.res, b.ns) {
+			p := b.path.Child("subjects", strconv.Itoa(s.Index))
+			switch {
+			case s.Key.Name == "default":
+			case s.Key.Namespace == "":
+				c.add(p, "ServiceAccount subject %q has no namespace", s.Key.Name).Hint =
 					"set the namespace of the ServiceAccount on the subject"
-				continue
+			default:
+				c.require(p, ObjectID{"ServiceAccount", s.Key.Namespace, s.Key.Name}, "", "")
 			}
-			c.require(b.path.Child("subjects", strconv.Itoa(j)), ObjectID{"ServiceAccount", ns, name}, "", "")
 		}
 	}
 }

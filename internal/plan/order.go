@@ -77,32 +77,15 @@ func (c *computer) dependencies(changes []Change) {
 // from: its role and its ServiceAccount subjects. A binding whose role
 // failed to apply is skipped rather than left pointing at nothing.
 func bindingRefs(ch *Change) []state.Key {
-	if ch.Object == nil || (ch.Key.Kind != "RoleBinding" && ch.Key.Kind != "ClusterRoleBinding") {
+	if ch.Object == nil || !state.IsBinding(ch.Key.Kind) {
 		return nil
 	}
-	const rbac = "rbac.authorization.k8s.io"
 	var keys []state.Key
-	if ref, ok := ch.Object.Object["roleRef"].(map[string]any); ok {
-		kind, _ := ref["kind"].(string)
-		name, _ := ref["name"].(string)
-		ns := ""
-		if kind == "Role" {
-			ns = ch.Key.Namespace
-		}
-		keys = append(keys, state.Key{System: state.Kubernetes, Group: rbac, Kind: kind, Namespace: ns, Name: name})
+	if role, ok := state.RoleRef(ch.Object.Object, ch.Key.Namespace); ok {
+		keys = append(keys, role)
 	}
-	subjects, _ := ch.Object.Object["subjects"].([]any)
-	for _, s := range subjects {
-		m, _ := s.(map[string]any)
-		if m["kind"] != "ServiceAccount" {
-			continue
-		}
-		name, _ := m["name"].(string)
-		ns, _ := m["namespace"].(string)
-		if ns == "" {
-			ns = ch.Key.Namespace
-		}
-		keys = append(keys, state.Key{System: state.Kubernetes, Kind: "ServiceAccount", Namespace: ns, Name: name})
+	for _, s := range state.ServiceAccountSubjects(ch.Object.Object, ch.Key.Namespace) {
+		keys = append(keys, s.Key)
 	}
 	return keys
 }
