@@ -13,7 +13,7 @@ type File struct {
 	Set string `json:"set,omitempty" jsonschema:"pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$,maxLength=63"`
 	// Connection defaults for the Prefect API. Credentials never go here: they come from PREFECT_API_KEY / PREFECT_API_AUTH_STRING or the Prefect profile.
 	Prefect *PrefectSettings `json:"prefect,omitempty"`
-	// Kubernetes objects the work pools' jobs need: namespaces, service accounts, RBAC, secrets, volumes.
+	// Kubernetes objects the work pools' jobs need: namespaces with their resource quotas and limit ranges, service accounts, RBAC, secrets, volumes.
 	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
 	// Prefect work pools, each with its queues and job template.
 	Pools []Pool `json:"pools,omitempty"`

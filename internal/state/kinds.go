@@ -44,17 +44,22 @@ func (k KindInfo) APIVersion() string {
 // Kinds are the Kubernetes kinds prefect-apply manages, in the order sync
 // applies them. Everything that reads, writes, orders, checks or documents
 // a kind reads this table: adding a kind is adding a row (and running
-// `make generate` for the schema).
+// `make generate` for the schema and docs/kinds.md). Quotas and limit
+// ranges come right after their namespace, so that they are in force
+// before the objects they count (service accounts, Secrets, ConfigMaps,
+// PersistentVolumeClaims) and the flow-run pods they constrain are created.
 var Kinds = []KindInfo{
 	{Kind: "Namespace", Version: "v1", Resource: "namespaces", Scope: ClusterScoped, Rank: 0, Manifest: true, External: true},
-	{Kind: "ServiceAccount", Version: "v1", Resource: "serviceaccounts", Rank: 1, Manifest: true, External: true},
-	{Kind: "Role", Group: rbacGroup, Version: "v1", Resource: "roles", Rank: 2, Manifest: true},
-	{Kind: "ClusterRole", Group: rbacGroup, Version: "v1", Resource: "clusterroles", Scope: ClusterScoped, Rank: 2, Manifest: true},
-	{Kind: "RoleBinding", Group: rbacGroup, Version: "v1", Resource: "rolebindings", Rank: 3, Manifest: true},
-	{Kind: "ClusterRoleBinding", Group: rbacGroup, Version: "v1", Resource: "clusterrolebindings", Scope: ClusterScoped, Rank: 3, Manifest: true},
-	{Kind: "Secret", Version: "v1", Resource: "secrets", Rank: 4, External: true},
-	{Kind: "PersistentVolumeClaim", Version: "v1", Resource: "persistentvolumeclaims", Rank: 4, Manifest: true, External: true},
-	{Kind: "ConfigMap", Version: "v1", Resource: "configmaps", Rank: 4, Manifest: true, External: true},
+	{Kind: "ResourceQuota", Version: "v1", Resource: "resourcequotas", Rank: 1, Manifest: true},
+	{Kind: "LimitRange", Version: "v1", Resource: "limitranges", Rank: 1, Manifest: true},
+	{Kind: "ServiceAccount", Version: "v1", Resource: "serviceaccounts", Rank: 2, Manifest: true, External: true},
+	{Kind: "Role", Group: rbacGroup, Version: "v1", Resource: "roles", Rank: 3, Manifest: true},
+	{Kind: "ClusterRole", Group: rbacGroup, Version: "v1", Resource: "clusterroles", Scope: ClusterScoped, Rank: 3, Manifest: true},
+	{Kind: "RoleBinding", Group: rbacGroup, Version: "v1", Resource: "rolebindings", Rank: 4, Manifest: true},
+	{Kind: "ClusterRoleBinding", Group: rbacGroup, Version: "v1", Resource: "clusterrolebindings", Scope: ClusterScoped, Rank: 4, Manifest: true},
+	{Kind: "Secret", Version: "v1", Resource: "secrets", Rank: 5, External: true},
+	{Kind: "PersistentVolumeClaim", Version: "v1", Resource: "persistentvolumeclaims", Rank: 5, Manifest: true, External: true},
+	{Kind: "ConfigMap", Version: "v1", Resource: "configmaps", Rank: 5, Manifest: true, External: true},
 }
 
 const rbacGroup = "rbac.authorization.k8s.io"

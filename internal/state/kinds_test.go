@@ -54,7 +54,7 @@ func TestLookups(t *testing.T) {
 		t.Error("Role in the core group was found")
 	}
 	_, err := ManagedKind(Key{System: Kubernetes, Group: "apps", Kind: "Deployment", Namespace: "ns", Name: "d"})
-	if err == nil || !strings.Contains(err.Error(), `Deployment "ns/d": kind Deployment (apps) is not one prefect-apply manages (Namespace, ServiceAccount,`) {
+	if err == nil || !strings.Contains(err.Error(), `Deployment "ns/d": kind Deployment (apps) is not one prefect-apply manages (`+strings.Join(KindNames(nil), ", ")+")") {
 		t.Errorf("ManagedKind of an unmanaged kind: %v", err)
 	}
 	if got := strings.Join(KindNames(func(k KindInfo) bool { return !k.Manifest }), ","); got != "Secret" {
