@@ -31,7 +31,8 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-# Regenerate committed files: the JSON Schema and the embedded default job templates.
+# Regenerate committed files: the JSON Schema, docs/kinds.md (from the table
+# of managed kinds, internal/state/kinds.go) and the embedded default job templates.
 generate:
 	$(GO) run ./hack/genschema
 	bash hack/prefect/gen-default-templates.sh

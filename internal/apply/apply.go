@@ -1,4 +1,5 @@
-// Package apply executes a Plan: Kubernetes objects first (namespaces,
+// Package apply executes a Plan: Kubernetes objects first, by the rank of
+// their kind (state.Kinds: namespaces, their quotas and limit ranges,
 // service accounts, roles, bindings, secrets and volumes), then pools, then
 // queues by ascending priority; deletions last, in reverse. Changes of one
 // level run concurrently under a bound; a failure skips the changes that

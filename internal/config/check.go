@@ -9,12 +9,9 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
-)
 
-// ClusterScoped reports whether kind has no namespace.
-func ClusterScoped(kind string) bool {
-	return kind == "Namespace" || kind == "ClusterRole" || kind == "ClusterRoleBinding"
-}
+	"github.com/prefect-apply/prefect-apply/internal/state"
+)
 
 // ObjectID names a Kubernetes object in the file.
 type ObjectID struct{ Kind, Namespace, Name string }
@@ -30,7 +27,7 @@ func (o ObjectID) String() string {
 // kubernetes.namespace; "" for cluster-scoped kinds.
 func (f *File) ResourceNamespace(r Resource) string {
 	kind, _ := r["kind"].(string)
-	if ClusterScoped(kind) {
+	if state.IsClusterScoped(kind) {
 		return ""
 	}
 	md, _ := r["metadata"].(map[string]any)

@@ -111,7 +111,7 @@ func TestSchemaProblems(t *testing.T) {
 		},
 		"enum without a suggestion": {
 			src:   "kubernetes:\n  resources:\n    - {apiVersion: apps/v1, kind: Deployment, metadata: {name: x}}\n",
-			wants: []want{{"3:35", "kubernetes.resources[0].kind", `"Deployment" is not one of Namespace, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding, PersistentVolumeClaim, ConfigMap`, ""}},
+			wants: []want{{"3:35", "kubernetes.resources[0].kind", `"Deployment" is not one of Namespace, ResourceQuota, LimitRange, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding, PersistentVolumeClaim, ConfigMap`, ""}},
 		},
 		"wrong apiVersion for the kind": {
 			src:   "kubernetes:\n  resources:\n    - {apiVersion: v1, kind: ClusterRole, metadata: {name: x}}\n",

@@ -13,7 +13,7 @@ type File struct {
 	Set string `json:"set,omitempty" jsonschema:"pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$,maxLength=63"`
 	// Connection defaults for the Prefect API. Credentials never go here: they come from PREFECT_API_KEY / PREFECT_API_AUTH_STRING or the Prefect profile.
 	Prefect *PrefectSettings `json:"prefect,omitempty"`
-	// Kubernetes objects the work pools' jobs need: namespaces, service accounts, RBAC, secrets, volumes.
+	// Kubernetes objects the work pools' jobs need: namespaces with their resource quotas and limit ranges, service accounts, RBAC, secrets, volumes.
 	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
 	// Prefect work pools, each with its queues and job template.
 	Pools []Pool `json:"pools,omitempty"`
@@ -31,7 +31,8 @@ type Kubernetes struct {
 	Context string `json:"context,omitempty"`
 	// Namespace for namespaced objects and job templates that name none.
 	Namespace string `json:"namespace,omitempty"`
-	// Kubernetes manifests, pasted as they are (for example from prefect-worker-rbac.yaml). Kinds: Namespace, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding, PersistentVolumeClaim, ConfigMap. Secrets go under `secrets`, so that their values never sit in this file.
+	// Kubernetes manifests, pasted as they are (for example from prefect-worker-rbac.yaml). Secrets go under `secrets`, so that their values never sit in this file.
+	// +schemagen appends the kinds, from state.Kinds (lines starting with + stay out of the schema).
 	Resources []Resource `json:"resources,omitempty"`
 	// Secrets whose values are read when diff or sync runs, from environment variables or files, never from this file.
 	Secrets []Secret `json:"secrets,omitempty"`
@@ -69,7 +70,8 @@ type SecretSource struct {
 // ExternalObject names a Kubernetes object that exists but is managed elsewhere.
 type ExternalObject struct {
 	// Kind of the object.
-	Kind string `json:"kind" jsonschema:"enum=Namespace,enum=ServiceAccount,enum=Secret,enum=PersistentVolumeClaim,enum=ConfigMap"`
+	// +schemagen sets the enum: the kinds of state.Kinds job templates may refer to.
+	Kind string `json:"kind"`
 	// Name of the object.
 	Name string `json:"name"`
 	// Namespace of the object (not for Namespace). Defaults to kubernetes.namespace.

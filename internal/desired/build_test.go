@@ -73,7 +73,7 @@ func TestBuildExample(t *testing.T) {
 		}
 		// Namespaced kinds get kubernetes.namespace; cluster-scoped none.
 		wantNS := "prefect"
-		if config.ClusterScoped(k.Kind) {
+		if state.IsClusterScoped(k.Kind) {
 			wantNS = ""
 		}
 		if o.GetNamespace() != wantNS {

@@ -16,6 +16,7 @@ import (
 	"github.com/prefect-apply/prefect-apply/internal/config"
 	"github.com/prefect-apply/prefect-apply/internal/desired"
 	"github.com/prefect-apply/prefect-apply/internal/jobtemplate"
+	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -335,5 +336,36 @@ func TestExportWarnsOfAnUnguardedSecretReference(t *testing.T) {
 	}
 	if !strings.Contains(out, "name: gbif-automations\n    type: kubernetes\n") || strings.Contains(out, "baseJobTemplate") {
 		t.Errorf("not exported as overrides:\n%s", out)
+	}
+}
+
+// The kubernetes section lists objects in the order sync applies them:
+// by plan.Rank, whatever order they were read in.
+func TestSectionIsInApplyOrder(t *testing.T) {
+	k := newKubeSection()
+	for i := len(state.Kinds) - 1; i >= 0; i-- {
+		kd := state.Kinds[i]
+		o := &unstructured.Unstructured{Object: map[string]any{"apiVersion": kd.APIVersion(), "kind": kd.Kind}}
+		o.SetName("x")
+		if kd.Scope == state.Namespaced {
+			o.SetNamespace("ns")
+		}
+		k.resource(o)
+	}
+	out := k.section(map[string]string{})
+	prev := -1
+	var kinds []string
+	for _, r := range out.Resources {
+		kind, _ := r["kind"].(string)
+		key := state.Key{System: state.Kubernetes, Kind: kind, Name: "x"}
+		rank := plan.Rank(plan.Change{Key: key, Action: plan.Create})
+		if rank < prev {
+			t.Errorf("%s (rank %d) after rank %d", kind, rank, prev)
+		}
+		prev = rank
+		kinds = append(kinds, kind)
+	}
+	if len(kinds) != len(state.Kinds) {
+		t.Errorf("section lists %v, want every kind of state.Kinds", kinds)
 	}
 }

@@ -20,12 +20,6 @@ type Kube interface {
 
 const rbacGroup = "rbac.authorization.k8s.io"
 
-// kindOrder is the order of kinds in the file, as sync applies them.
-var kindOrder = map[string]int{
-	"Namespace": 0, "ServiceAccount": 1, "Role": 2, "ClusterRole": 3, "RoleBinding": 4, "ClusterRoleBinding": 5,
-	"Secret": 6, "ConfigMap": 7, "PersistentVolumeClaim": 8,
-}
-
 // kubeSection collects the objects of the file's kubernetes section.
 type kubeSection struct {
 	resources map[state.Key]config.Resource
@@ -148,26 +142,22 @@ func (k *kubeSection) rbac(ctx context.Context, kube Kube, sas []state.Key) erro
 		}
 		sort.Slice(list, func(i, j int) bool { return state.ObjectKey(list[i]).Less(state.ObjectKey(list[j])) })
 		for _, b := range list {
-			subjects := serviceAccountSubjects(b)
+			subjects := state.ServiceAccountSubjects(b.Object, b.GetNamespace())
 			binds := false
 			for _, s := range subjects {
-				binds = binds || isOurs[s]
+				binds = binds || isOurs[s.Key]
 			}
 			if !binds {
 				continue
 			}
 			k.resource(b)
 			for _, s := range subjects {
-				if s.Name != "default" {
-					k.external(s, nil, "")
+				if s.Key.Name != "default" {
+					k.external(s.Key, nil, "")
 				}
 			}
-			ref, _, _ := unstructured.NestedStringMap(b.Object, "roleRef")
-			role := state.Key{System: state.Kubernetes, Group: rbacGroup, Kind: ref["kind"], Name: ref["name"]}
-			if role.Kind == "Role" {
-				role.Namespace = b.GetNamespace()
-			}
-			if strings.HasPrefix(role.Name, "system:") {
+			role, ok := state.RoleRef(b.Object, b.GetNamespace())
+			if !ok || strings.HasPrefix(role.Name, "system:") {
 				continue
 			}
 			if _, done := k.resources[role]; done {
@@ -188,27 +178,6 @@ func (k *kubeSection) rbac(ctx context.Context, kube Kube, sas []state.Key) erro
 		}
 	}
 	return nil
-}
-
-// serviceAccountSubjects returns the keys of a binding's ServiceAccount
-// subjects; a RoleBinding's subject without a namespace is in the
-// binding's.
-func serviceAccountSubjects(b *unstructured.Unstructured) []state.Key {
-	subjects, _, _ := unstructured.NestedSlice(b.Object, "subjects")
-	var out []state.Key
-	for _, s := range subjects {
-		m, _ := s.(map[string]any)
-		if m["kind"] != "ServiceAccount" {
-			continue
-		}
-		name, _ := m["name"].(string)
-		ns, _ := m["namespace"].(string)
-		if ns == "" {
-			ns = b.GetNamespace()
-		}
-		out = append(out, state.Key{System: state.Kubernetes, Kind: "ServiceAccount", Namespace: ns, Name: name})
-	}
-	return out
 }
 
 // clean returns a live object as a manifest: no status, no server-set
@@ -322,6 +291,8 @@ func envName(name, key string) string {
 	return s
 }
 
+// sortedKeys returns the keys of m in the order sync applies them: by
+// rank (state.Rank), kinds of one rank as state.Kinds lists them.
 func sortedKeys[V any](m map[state.Key]V) []state.Key {
 	keys := make([]state.Key, 0, len(m))
 	for k := range m {
@@ -329,8 +300,8 @@ func sortedKeys[V any](m map[state.Key]V) []state.Key {
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
-		if kindOrder[a.Kind] != kindOrder[b.Kind] {
-			return kindOrder[a.Kind] < kindOrder[b.Kind]
+		if a.Kind != b.Kind {
+			return state.LessKind(a.Kind, b.Kind)
 		}
 		return a.Less(b)
 	})

@@ -41,7 +41,7 @@ func withData(obj *unstructured.Unstructured, data map[string][]byte) *unstructu
 
 func (c *Client) patch(ctx context.Context, obj *unstructured.Unstructured, data map[string][]byte, dryRun, force bool) (*unstructured.Unstructured, error) {
 	key := state.ObjectKey(obj)
-	kd, err := kindOf(key)
+	kd, err := state.ManagedKind(key)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ func (c *Client) Delete(ctx context.Context, key state.Key) error {
 // delete deletes an object, only the one with uid when uid is set: one
 // already gone, or replaced by another, counts as deleted.
 func (c *Client) delete(ctx context.Context, key state.Key, uid types.UID) error {
-	kd, err := kindOf(key)
+	kd, err := state.ManagedKind(key)
 	if err != nil {
 		return err
 	}

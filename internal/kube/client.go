@@ -2,7 +2,7 @@
 // kubectl finds it, reading the objects a set owns (one list call per kind,
 // by label), server-side apply dry runs to predict what the server will
 // store, server-side apply with the field manager "prefect-apply", and
-// deletion. It reads and writes only the kinds pools.yaml may declare.
+// deletion. It reads and writes only the kinds of state.Kinds.
 package kube
 
 import (
@@ -30,38 +30,9 @@ import (
 // FieldManager is the name prefect-apply applies under.
 const FieldManager = "prefect-apply"
 
-// kind describes one kind prefect-apply manages.
-type kind struct {
-	Kind       string
-	Group      string
-	Version    string
-	Resource   string
-	Namespaced bool
-}
-
-// Kinds are the kinds prefect-apply reads and writes.
-var Kinds = []kind{
-	{"Namespace", "", "v1", "namespaces", false},
-	{"ServiceAccount", "", "v1", "serviceaccounts", true},
-	{"Role", "rbac.authorization.k8s.io", "v1", "roles", true},
-	{"ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", false},
-	{"RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", true},
-	{"ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", "clusterrolebindings", false},
-	{"Secret", "", "v1", "secrets", true},
-	{"ConfigMap", "", "v1", "configmaps", true},
-	{"PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", true},
-}
-
-func kindOf(k state.Key) (kind, error) {
-	for _, kd := range Kinds {
-		if kd.Kind == k.Kind && kd.Group == k.Group {
-			return kd, nil
-		}
-	}
-	return kind{}, fmt.Errorf("%s: kind %s is not one prefect-apply manages", k, k.Kind)
-}
-
-func (kd kind) gvr() schema.GroupVersionResource {
+// gvr is where the API serves a kind of the managed kinds' table
+// (state.Kinds).
+func gvr(kd state.KindInfo) schema.GroupVersionResource {
 	return schema.GroupVersionResource{Group: kd.Group, Version: kd.Version, Resource: kd.Resource}
 }
 
@@ -218,9 +189,9 @@ func NewForConfig(cfg *rest.Config, contextName string, opts Options) (*Client, 
 // Stats returns the requests sent so far by verb and resource.
 func (c *Client) Stats() map[string]int { return c.counter.snapshot() }
 
-func (c *Client) resource(kd kind, namespace string) dynamic.ResourceInterface {
-	r := c.dyn.Resource(kd.gvr())
-	if kd.Namespaced {
+func (c *Client) resource(kd state.KindInfo, namespace string) dynamic.ResourceInterface {
+	r := c.dyn.Resource(gvr(kd))
+	if kd.Scope == state.Namespaced {
 		return r.Namespace(namespace)
 	}
 	return r
@@ -228,7 +199,7 @@ func (c *Client) resource(kd kind, namespace string) dynamic.ResourceInterface {
 
 // Get reads one object; found is false when it does not exist.
 func (c *Client) Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error) {
-	kd, err := kindOf(key)
+	kd, err := state.ManagedKind(key)
 	if err != nil {
 		return nil, false, err
 	}

@@ -15,15 +15,15 @@ import (
 // export uses it to find the bindings that grant a service account its
 // permissions.
 func (c *Client) List(ctx context.Context, kind state.Key, namespace string) ([]*unstructured.Unstructured, error) {
-	kd, err := kindOf(kind)
+	kd, err := state.ManagedKind(kind)
 	if err != nil {
 		return nil, err
 	}
-	r := c.dyn.Resource(kd.gvr())
+	r := c.dyn.Resource(gvr(kd))
 	var ri interface {
 		List(context.Context, metav1.ListOptions) (*unstructured.UnstructuredList, error)
 	} = r
-	if kd.Namespaced && namespace != "" {
+	if kd.Scope == state.Namespaced && namespace != "" {
 		ri = r.Namespace(namespace)
 	}
 	var out []*unstructured.Unstructured
@@ -35,7 +35,7 @@ func (c *Client) List(ctx context.Context, kind state.Key, namespace string) ([]
 		}
 		for i := range list.Items {
 			o := &list.Items[i]
-			o.SetAPIVersion(kd.gvr().GroupVersion().String())
+			o.SetAPIVersion(kd.APIVersion())
 			o.SetKind(kd.Kind)
 			out = append(out, o)
 		}

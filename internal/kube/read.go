@@ -23,12 +23,12 @@ const concurrency = 8
 func (c *Client) ReadLive(ctx context.Context, set string, declared []state.Key, namespaces []string) (map[state.Key]*unstructured.Unstructured, error) {
 	selector := labels.SelectorFromSet(labels.Set{state.ManagedByLabel: state.ManagedByValue, state.SetLabel: set}).String()
 	type listing struct {
-		kd kind
+		kd state.KindInfo
 		ns string // "" for the whole cluster
 	}
 	var lists []listing
-	for _, kd := range Kinds {
-		if !kd.Namespaced || namespaces == nil {
+	for _, kd := range state.Kinds {
+		if kd.Scope == state.ClusterScoped || namespaces == nil {
 			lists = append(lists, listing{kd: kd})
 			continue
 		}
@@ -44,9 +44,9 @@ func (c *Client) ReadLive(ctx context.Context, set string, declared []state.Key,
 		for {
 			list, err := retried(ctx, c, func() (*unstructured.UnstructuredList, error) {
 				if ns != "" {
-					return c.dyn.Resource(kd.gvr()).Namespace(ns).List(ctx, opts)
+					return c.dyn.Resource(gvr(kd)).Namespace(ns).List(ctx, opts)
 				}
-				return c.dyn.Resource(kd.gvr()).List(ctx, opts)
+				return c.dyn.Resource(gvr(kd)).List(ctx, opts)
 			})
 			if err != nil {
 				where := ""
@@ -58,7 +58,7 @@ func (c *Client) ReadLive(ctx context.Context, set string, declared []state.Key,
 			mu.Lock()
 			for j := range list.Items {
 				o := &list.Items[j]
-				o.SetAPIVersion(kd.gvr().GroupVersion().String())
+				o.SetAPIVersion(kd.APIVersion())
 				o.SetKind(kd.Kind)
 				live[state.ObjectKey(o)] = o
 			}

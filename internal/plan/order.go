@@ -6,27 +6,12 @@ import (
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
-// rank is the apply order of kinds: namespaces, service accounts, roles,
-// bindings, secrets and volumes, then pools, then queues. Deletions run in
-// reverse.
-var rank = map[string]int{
-	"Namespace":             0,
-	"ServiceAccount":        1,
-	"Role":                  2,
-	"ClusterRole":           2,
-	"RoleBinding":           3,
-	"ClusterRoleBinding":    3,
-	"Secret":                4,
-	"ConfigMap":             4,
-	"PersistentVolumeClaim": 4,
-	state.KindWorkPool:      5,
-	state.KindWorkQueue:     6,
-}
-
-// Rank returns a change's level in the apply order; changes of one level
-// do not depend on each other. Deletions come after every other change.
+// Rank returns a change's level in the apply order: the Kubernetes kinds
+// as state.Kinds ranks them, then pools, then queues (state.Rank). Changes
+// of one level do not depend on each other. Deletions come after every
+// other change, in reverse.
 func Rank(c Change) int {
-	r := rank[c.Key.Kind]
+	r := state.Rank(c.Key.Kind)
 	if c.Action == Delete || c.Action == Orphan {
 		return 100 - r
 	}
@@ -92,32 +77,15 @@ func (c *computer) dependencies(changes []Change) {
 // from: its role and its ServiceAccount subjects. A binding whose role
 // failed to apply is skipped rather than left pointing at nothing.
 func bindingRefs(ch *Change) []state.Key {
-	if ch.Object == nil || (ch.Key.Kind != "RoleBinding" && ch.Key.Kind != "ClusterRoleBinding") {
+	if ch.Object == nil || !state.IsBinding(ch.Key.Kind) {
 		return nil
 	}
-	const rbac = "rbac.authorization.k8s.io"
 	var keys []state.Key
-	if ref, ok := ch.Object.Object["roleRef"].(map[string]any); ok {
-		kind, _ := ref["kind"].(string)
-		name, _ := ref["name"].(string)
-		ns := ""
-		if kind == "Role" {
-			ns = ch.Key.Namespace
-		}
-		keys = append(keys, state.Key{System: state.Kubernetes, Group: rbac, Kind: kind, Namespace: ns, Name: name})
+	if role, ok := state.RoleRef(ch.Object.Object, ch.Key.Namespace); ok {
+		keys = append(keys, role)
 	}
-	subjects, _ := ch.Object.Object["subjects"].([]any)
-	for _, s := range subjects {
-		m, _ := s.(map[string]any)
-		if m["kind"] != "ServiceAccount" {
-			continue
-		}
-		name, _ := m["name"].(string)
-		ns, _ := m["namespace"].(string)
-		if ns == "" {
-			ns = ch.Key.Namespace
-		}
-		keys = append(keys, state.Key{System: state.Kubernetes, Kind: "ServiceAccount", Namespace: ns, Name: name})
+	for _, s := range state.ServiceAccountSubjects(ch.Object.Object, ch.Key.Namespace) {
+		keys = append(keys, s.Key)
 	}
 	return keys
 }

@@ -1,22 +1,19 @@
 // Package schemagen generates schema/pools.schema.json from the Go types of
-// internal/config and the real Kubernetes API types (k8s.io/api), with the
-// types' doc comments as descriptions.
+// internal/config and the real Kubernetes API types (k8s.io/api) of the
+// kinds in state.Kinds, with the types' doc comments as descriptions, and
+// docs/kinds.md from state.Kinds.
 package schemagen
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/invopop/jsonschema"
 	orderedmap "github.com/pb33f/ordered-map/v2"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -25,22 +22,6 @@ import (
 )
 
 const configImport = "github.com/prefect-apply/prefect-apply/internal/config"
-
-// Kinds lists the native Kubernetes manifests kubernetes.resources accepts,
-// with their apiVersion and Go type.
-var Kinds = []struct {
-	APIVersion, Kind string
-	Type             reflect.Type
-}{
-	{"v1", "Namespace", reflect.TypeFor[corev1.Namespace]()},
-	{"v1", "ServiceAccount", reflect.TypeFor[corev1.ServiceAccount]()},
-	{"rbac.authorization.k8s.io/v1", "Role", reflect.TypeFor[rbacv1.Role]()},
-	{"rbac.authorization.k8s.io/v1", "ClusterRole", reflect.TypeFor[rbacv1.ClusterRole]()},
-	{"rbac.authorization.k8s.io/v1", "RoleBinding", reflect.TypeFor[rbacv1.RoleBinding]()},
-	{"rbac.authorization.k8s.io/v1", "ClusterRoleBinding", reflect.TypeFor[rbacv1.ClusterRoleBinding]()},
-	{"v1", "PersistentVolumeClaim", reflect.TypeFor[corev1.PersistentVolumeClaim]()},
-	{"v1", "ConfigMap", reflect.TypeFor[corev1.ConfigMap]()},
-}
 
 // markdown holds richer hover texts for editors, keyed like comments.
 var markdown = map[string]string{
@@ -59,23 +40,13 @@ var markdown = map[string]string{
 // Generate returns the JSON Schema of pools.yaml. moduleRoot is the folder of
 // this module's go.mod, where the config package's comments are read.
 func Generate(moduleRoot string) ([]byte, error) {
-	c := newComments()
-	if err := c.addDir(configImport, filepath.Join(moduleRoot, "internal", "config")); err != nil {
-		return nil, fmt.Errorf("reading config comments: %w", err)
+	kinds, err := manifestKinds()
+	if err != nil {
+		return nil, err
 	}
-	for mod, pkgs := range map[string][]string{
-		"k8s.io/api":          {"core/v1", "rbac/v1"},
-		"k8s.io/apimachinery": {"pkg/apis/meta/v1"},
-	} {
-		dir, err := moduleDir(moduleRoot, mod)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range pkgs {
-			if err := c.addDir(mod+"/"+p, filepath.Join(dir, filepath.FromSlash(p))); err != nil {
-				return nil, fmt.Errorf("reading %s comments: %w", mod, err)
-			}
-		}
+	c, err := readComments(moduleRoot, kinds)
+	if err != nil {
+		return nil, err
 	}
 
 	types := map[string]reflect.Type{}
@@ -102,34 +73,8 @@ func Generate(moduleRoot string) ([]byte, error) {
 	root.Version = "http://json-schema.org/draft-07/schema#"
 	root.Title = "prefect-apply pools.yaml"
 
-	var rules []*jsonschema.Schema
-	var kindNames []any
-	for _, k := range Kinds {
-		s := r.ReflectFromType(k.Type)
-		for name, def := range s.Definitions {
-			root.Definitions[name] = def
-		}
-		name := r.Namer(k.Type)
-		def := root.Definitions[name]
-		def.Properties.Delete("status")
-		def.Properties.Set("apiVersion", &jsonschema.Schema{Const: k.APIVersion, Description: "API version of a " + k.Kind + ": " + k.APIVersion + "."})
-		def.Properties.Set("kind", &jsonschema.Schema{Const: k.Kind, Description: "Kind of the object: " + k.Kind + "."})
-		def.Required = []string{"apiVersion", "kind", "metadata"}
-		kindNames = append(kindNames, k.Kind)
-		rules = append(rules, &jsonschema.Schema{
-			If:   &jsonschema.Schema{Properties: props("kind", &jsonschema.Schema{Const: k.Kind}), Required: []string{"kind"}},
-			Then: &jsonschema.Schema{Ref: "#/$defs/" + name},
-		})
-	}
-	root.Definitions["KubernetesResource"] = &jsonschema.Schema{
-		Type:        "object",
-		Description: "A Kubernetes manifest of one of the supported kinds.",
-		Required:    []string{"apiVersion", "kind", "metadata"},
-		Properties: props(
-			"kind", &jsonschema.Schema{Type: "string", Enum: kindNames, Description: "Kind of the object. Secrets are declared under kubernetes.secrets instead."},
-			"apiVersion", &jsonschema.Schema{Type: "string", Description: "API version of the object, e.g. v1 or rbac.authorization.k8s.io/v1."},
-		),
-		AllOf: rules,
+	if err := addKinds(root, r, kinds); err != nil {
+		return nil, err
 	}
 	root.Definitions["io.k8s.apimachinery.meta.v1.ObjectMeta"] = objectMeta()
 
@@ -266,16 +211,6 @@ func checkDescriptions(root *jsonschema.Schema) error {
 		return fmt.Errorf("properties without a description: %s", strings.Join(missing, ", "))
 	}
 	return nil
-}
-
-func moduleDir(moduleRoot, mod string) (string, error) {
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", mod)
-	cmd.Dir = moduleRoot
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("locating module %s (go list -m): %w", mod, err)
-	}
-	return strings.TrimSpace(string(out)), nil
 }
 
 // pruneDefinitions drops definitions nothing refers to (the parts of

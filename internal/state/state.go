@@ -1,5 +1,6 @@
 // Package state holds the model shared by the readers (Prefect and Kubernetes
-// clients), the planner and the applier: identity keys and plain-data objects.
+// clients), the planner and the applier: identity keys, the table of the
+// Kubernetes kinds prefect-apply manages (Kinds) and plain-data objects.
 // Nothing in this package talks to a server.
 package state
 

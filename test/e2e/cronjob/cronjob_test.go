@@ -30,6 +30,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/internal/state"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -429,5 +430,27 @@ func TestSyncRoleSuffices(t *testing.T) {
 	}
 	if code, out := e.run(kubeconfig, "diff", "-f", pools); code != 0 {
 		t.Fatalf("diff after repairing the drift: exit %d\n%s", code, out)
+	}
+}
+
+// diff and sync list every managed kind (state.Kinds) to find the set's
+// objects, so both identities may list each: the cluster-scoped kinds
+// through their ClusterRole, the namespaced ones through it or the Role in
+// the set's namespace. No server needed.
+func TestRolesListEveryManagedKind(t *testing.T) {
+	e := &env{t: t, root: servers.RepoRoot(t)}
+	for _, file := range []string{"rbac.yaml", "sync-rbac.yaml"} {
+		lists := map[string]bool{}
+		for _, p := range permsOf(t, e.manifests(filepath.Join(e.root, "examples", "cronjob", file))) {
+			if p.verb == "list" && p.name == "" && (p.ns == "" || p.ns == "prefect") {
+				lists[p.group+"/"+p.resource+"@"+p.ns] = true
+			}
+		}
+		for _, k := range state.Kinds {
+			r := k.Group + "/" + k.Resource
+			if !lists[r+"@"] && (k.Scope == state.ClusterScoped || !lists[r+"@prefect"]) {
+				t.Errorf("%s grants no list on %s (kind %s)", file, k.Resource, k.Kind)
+			}
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	authv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -153,6 +154,109 @@ func TestSyncExampleCreatesEverythingAndConverges(t *testing.T) {
 	if !strings.Contains(out, "No changes") {
 		t.Errorf("second sync was not a no-op:\n%s", out)
 	}
+
+	// On the same servers: a ResourceQuota and a LimitRange in the namespace.
+	quotaAndLimitRangeFollowTheFile(e)
+}
+
+// quotaAndLimitRangeFollowTheFile adds a ResourceQuota and a LimitRange to
+// the synced example: sync creates them with the ownership labels, and
+// diff then sees nothing; a changed hard limit is an update that sync
+// applies; once they leave the file, sync --prune deletes them. (This
+// API server runs no quota controller, so the quota names no resource
+// that the example's objects would count.)
+func quotaAndLimitRangeFollowTheFile(e *env) {
+	t := e.t
+	t.Helper()
+	objects := func(pods string) string {
+		return `    - apiVersion: v1
+      kind: ResourceQuota
+      metadata:
+        name: compute
+      spec:
+        hard:
+          requests.cpu: "8"
+          limits.memory: 32Gi
+          pods: "` + pods + `"
+    - apiVersion: v1
+      kind: LimitRange
+      metadata:
+        name: job-defaults
+      spec:
+        limits:
+          - type: Container
+            default: {cpu: "1", memory: 2Gi}
+            defaultRequest: {cpu: 500m, memory: 1Gi}
+  secrets:
+`
+	}
+	f := e.Example("quota.yaml", "  secrets:\n", objects("20"))
+	out := e.MustRun(2, "diff", "-f", f)
+	for _, want := range []string{`+ ResourceQuota "prefect/compute" will be created`, `+ LimitRange "prefect/job-defaults" will be created`, "2 to create, 0 to update"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff lacks %q:\n%s", want, out)
+		}
+	}
+	out = e.MustRun(0, "sync", "-f", f, "--yes")
+	if !strings.Contains(out, `ResourceQuota "prefect/compute": created`) || !strings.Contains(out, `LimitRange "prefect/job-defaults": created`) {
+		t.Errorf("sync did not create the quota and the limit range:\n%s", out)
+	}
+	ctx := e.ctx()
+	quotas := e.clientset.CoreV1().ResourceQuotas("prefect")
+	q, err := quotas.Get(ctx, "compute", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr, err := e.clientset.CoreV1().LimitRanges("prefect").Get(ctx, "job-defaults", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, labels := range []map[string]string{q.Labels, lr.Labels} {
+		if labels["app.kubernetes.io/managed-by"] != "prefect-apply" || labels["prefect-apply.io/set"] != "gbif" {
+			t.Errorf("ownership labels missing: %v", labels)
+		}
+	}
+	if got := q.Spec.Hard.Pods().String(); got != "20" {
+		t.Errorf("quota pods = %s, want 20", got)
+	}
+	e.MustRun(0, "diff", "-f", f)
+
+	// A changed hard limit is an update.
+	f = e.Example("quota.yaml", "  secrets:\n", objects("30"))
+	out = e.MustRun(2, "diff", "-f", f)
+	if !strings.Contains(out, `~ ResourceQuota "prefect/compute" will be updated`) || !strings.Contains(out, `spec.hard.pods: "20" → "30"`) ||
+		!strings.Contains(out, "0 to create, 1 to update") {
+		t.Errorf("diff does not show the new hard limit:\n%s", out)
+	}
+	out = e.MustRun(0, "sync", "-f", f, "--yes")
+	if !strings.Contains(out, `ResourceQuota "prefect/compute": updated`) {
+		t.Errorf("sync did not update the quota:\n%s", out)
+	}
+	if q, err := quotas.Get(ctx, "compute", metav1.GetOptions{}); err != nil || q.Spec.Hard.Pods().String() != "30" {
+		t.Errorf("quota after the update: %v, pods %v", err, q.Spec.Hard.Pods())
+	}
+	e.MustRun(0, "diff", "-f", f)
+
+	// Out of the file: kept without --prune, deleted with it.
+	g := e.Example("quota.yaml")
+	out = e.MustRun(0, "diff", "-f", g)
+	if !strings.Contains(out, `ResourceQuota "prefect/compute" is no longer in the file`) {
+		t.Errorf("diff does not report the quota that left the file:\n%s", out)
+	}
+	out = e.MustRun(2, "diff", "-f", g, "--prune")
+	for _, want := range []string{`ResourceQuota "prefect/compute" will be deleted`, `LimitRange "prefect/job-defaults" will be deleted`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diff --prune lacks %q:\n%s", want, out)
+		}
+	}
+	e.MustRun(0, "sync", "-f", g, "--yes", "--prune")
+	if _, err := quotas.Get(ctx, "compute", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the quota after sync --prune: %v, want not found", err)
+	}
+	if _, err := e.clientset.CoreV1().LimitRanges("prefect").Get(ctx, "job-defaults", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the limit range after sync --prune: %v, want not found", err)
+	}
+	e.MustRun(0, "diff", "-f", g, "--prune")
 }
 
 func TestSecretChangeShowsKeyNeverValue(t *testing.T) {

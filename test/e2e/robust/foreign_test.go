@@ -53,9 +53,18 @@ func foreignObject(kind, namespace, name string, labels map[string]string) *unst
 	case "PersistentVolumeClaim":
 		o.Object["spec"] = map[string]any{"accessModes": []any{"ReadWriteOnce"},
 			"resources": map[string]any{"requests": map[string]any{"storage": "1Gi"}}}
+	case "ResourceQuota":
+		o.Object["spec"] = map[string]any{"hard": map[string]any{quotaResource: "5"}}
+	case "LimitRange":
+		o.Object["spec"] = map[string]any{"limits": []any{map[string]any{"type": "Container", "max": map[string]any{"cpu": "4"}}}}
 	}
 	return o
 }
+
+// quotaResource is what the tests' ResourceQuotas limit: something no test
+// creates, since this API server runs no quota controller and refuses the
+// creation of what a quota without status counts.
+const quotaResource = "count/cronjobs.batch"
 
 // ownModel is the set whose prune is tested: two objects of every managed
 // kind but Namespace and PVC ("keep" stays in the reduced file, "gone"
@@ -74,6 +83,9 @@ func ownModel() model {
 			objSpec{kind: "RoleBinding", name: n("RoleBinding"), body: "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: " + n("Role") + "}\n" + subject},
 			objSpec{kind: "ClusterRole", name: n("ClusterRole"), body: role},
 			objSpec{kind: "ClusterRoleBinding", name: n("ClusterRoleBinding"), body: "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: " + n("ClusterRole") + "}\n" + subject},
+			objSpec{kind: "ResourceQuota", name: n("ResourceQuota"), body: "spec:\n  hard: {" + quotaResource + ": \"10\"}\n"},
+			// The server sets default and defaultRequest from max.
+			objSpec{kind: "LimitRange", name: n("LimitRange"), body: "spec:\n  limits:\n    - {type: Container, max: {cpu: \"2\"}}\n"},
 		)
 	}
 	// A PVC only in "keep": a deleted PVC stays, terminating, until the
@@ -112,13 +124,17 @@ func TestPruneLeavesForeignObjects(t *testing.T) {
 	var foreign []*unstructured.Unstructured
 	add := func(o *unstructured.Unstructured) { foreign = append(foreign, e.createObject(o)) }
 	for variant, labels := range foreignLabels {
-		add(foreignObject("Namespace", "", "rb-foreign-"+variant, labels))
-		for _, kind := range []string{"ClusterRole", "ClusterRoleBinding"} {
-			add(foreignObject(kind, "", "rb-foreign-"+strings.ToLower(kind)+"-"+variant, labels))
-		}
-		for _, kind := range []string{"ServiceAccount", "ConfigMap", "Secret", "PersistentVolumeClaim", "Role", "RoleBinding"} {
-			for _, ns := range []string{m.namespace, foreignNS} {
-				add(foreignObject(kind, ns, "rb-foreign-"+strings.ToLower(kind)+"-"+variant, labels))
+		for _, k := range state.Kinds {
+			name := "rb-foreign-" + strings.ToLower(k.Kind) + "-" + variant
+			switch {
+			case k.Kind == "Namespace":
+				add(foreignObject(k.Kind, "", "rb-foreign-"+variant, labels))
+			case k.Scope == state.ClusterScoped:
+				add(foreignObject(k.Kind, "", name, labels))
+			default:
+				for _, ns := range []string{m.namespace, foreignNS} {
+					add(foreignObject(k.Kind, ns, name, labels))
+				}
 			}
 		}
 	}

@@ -435,18 +435,15 @@ func (a api) inventory(set string) map[state.Key]bool {
 	return out
 }
 
-// kinds are the Kubernetes kinds prefect-apply manages (internal/kube).
-var kinds = map[string]schema.GroupVersionResource{
-	"Namespace":             {Version: "v1", Resource: "namespaces"},
-	"ServiceAccount":        {Version: "v1", Resource: "serviceaccounts"},
-	"Secret":                {Version: "v1", Resource: "secrets"},
-	"ConfigMap":             {Version: "v1", Resource: "configmaps"},
-	"PersistentVolumeClaim": {Version: "v1", Resource: "persistentvolumeclaims"},
-	"Role":                  {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "roles"},
-	"ClusterRole":           {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterroles"},
-	"RoleBinding":           {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "rolebindings"},
-	"ClusterRoleBinding":    {Group: "rbac.authorization.k8s.io", Version: "v1", Resource: "clusterrolebindings"},
-}
+// kinds are the Kubernetes kinds prefect-apply manages (state.Kinds), by
+// name.
+var kinds = func() map[string]schema.GroupVersionResource {
+	out := map[string]schema.GroupVersionResource{}
+	for _, k := range state.Kinds {
+		out[k.Kind] = schema.GroupVersionResource{Group: k.Group, Version: k.Version, Resource: k.Resource}
+	}
+	return out
+}()
 
 func (e *env) resource(kind, namespace string) dynamic.ResourceInterface {
 	e.t.Helper()
