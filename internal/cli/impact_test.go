@@ -94,3 +94,29 @@ func TestPauseShowsTheRunsThatWait(t *testing.T) {
 	}
 	w.mustRun(0, "sync", "-f", paused, "--yes")
 }
+
+// A saved plan records what it strands: applied as made when nothing
+// changed, refused when more deployments target the object since.
+func TestSavedPlanRecordsOrphaning(t *testing.T) {
+	w := newMemWorld(t)
+	both := w.write("pools.yaml", twoPools)
+	w.mustRun(0, "sync", "-f", both, "--yes")
+	w.prefect.deployments = []state.Deployment{{ID: "d1", Name: "etl/nightly", Pool: "gpu", Queue: "default"}}
+	cpuOnly := w.write("cpu.yaml", strings.Split(twoPools, "  - name: gpu")[0])
+	saved := w.write("plan.json", "")
+	w.mustRun(2, "diff", "-f", cpuOnly, "--prune", "--allow-orphaning", "--out", saved)
+
+	w.prefect.deployments = append(w.prefect.deployments, state.Deployment{ID: "d3", Name: "etl/late", Pool: "gpu", Queue: "default"})
+	code, _, errOut := w.run("sync", "-f", cpuOnly, "--plan", saved, "--yes")
+	if code != 1 || !strings.Contains(errOut, "2 deployments target it now, against 1 when the plan was made") {
+		t.Errorf("a saved plan that now strands more: exit %d\n%s", code, errOut)
+	}
+	w.prefect.deployments = w.prefect.deployments[:1]
+	if code, _, errOut := w.run("sync", "-f", cpuOnly, "--plan", saved, "--yes", "--allow-orphaning=false"); code != 1 || !strings.Contains(errOut, "--allow-orphaning, which --allow-orphaning=false contradicts") {
+		t.Errorf("--allow-orphaning=false on a plan made with it: exit %d\n%s", code, errOut)
+	}
+	w.mustRun(0, "sync", "-f", cpuOnly, "--plan", saved, "--yes")
+	if _, ok := w.prefect.pools["gpu"]; ok {
+		t.Error("the saved plan did not delete the pool")
+	}
+}

@@ -83,6 +83,7 @@ func (o *SyncOptions) takeOptions(s *plan.Saved) error {
 	check("--adopt", o.Adopt, s.Options.Adopt)
 	check("--skip-kubernetes", o.SkipKubernetes, s.Options.SkipKubernetes)
 	check("--force-conflicts", o.ForceConflicts, s.Options.ForceConflicts)
+	check("--allow-orphaning", o.AllowOrphaning, s.Options.AllowOrphaning)
 	if o.Set != "" && o.Set != s.Set {
 		without = append(without, fmt.Sprintf("--set %s (the plan's set is %q)", o.Set, s.Set))
 	}
@@ -93,5 +94,6 @@ func (o *SyncOptions) takeOptions(s *plan.Saved) error {
 		return fmt.Errorf("%s was made with %s; nothing was read or changed: the plan decides these, so run diff --out without them", o.PlanFile, strings.Join(with, "; "))
 	}
 	o.Prune, o.Adopt, o.SkipKubernetes, o.ForceConflicts, o.Set = s.Options.Prune, s.Options.Adopt, s.Options.SkipKubernetes, s.Options.ForceConflicts, s.Set
+	o.AllowOrphaning = s.Options.AllowOrphaning
 	return nil
 }

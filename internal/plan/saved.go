@@ -62,6 +62,9 @@ type SavedOptions struct {
 	// ForceConflicts: the plan takes over the fields other field managers
 	// own, so sync --plan applies it with --force-conflicts.
 	ForceConflicts bool `json:"forceConflicts,omitempty"`
+	// AllowOrphaning: the plan deletes or replaces pools or queues that
+	// deployments target, as reviewed (--allow-orphaning).
+	AllowOrphaning bool `json:"allowOrphaning,omitempty"`
 }
 
 // DigestParams say how the secret digests were made.
@@ -319,6 +322,9 @@ func compareChange(was, is SavedChange) string {
 	for _, k := range changedSecrets(was.Secrets, is.Secrets) {
 		reasons = append(reasons, fmt.Sprintf("the value of %s differs from the one the plan was made with", join("data", k)))
 	}
+	if orphans(is) > orphans(was) {
+		reasons = append(reasons, fmt.Sprintf("%d deployment%s target it now, against %d when the plan was made", orphans(is), plural(orphans(is)), orphans(was)))
+	}
 	if len(reasons) == 0 {
 		if paths := changedFields(was, is); len(paths) > 0 {
 			reasons = append(reasons, "its changes differ from the saved plan ("+strings.Join(paths, ", ")+")")
@@ -439,4 +445,19 @@ func canonical(v any) []byte {
 	}
 	out, _ := json.Marshal(generic)
 	return out
+}
+
+// orphans counts the deployments a change would strand.
+func orphans(c SavedChange) int {
+	if c.Impact == nil || !c.Impact.Orphans {
+		return 0
+	}
+	return c.Impact.Deployments
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

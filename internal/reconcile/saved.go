@@ -20,7 +20,8 @@ import (
 
 // SavedOptions are the options of in that shape a plan.
 func SavedOptions(in Inputs) plan.SavedOptions {
-	return plan.SavedOptions{Prune: in.Prune, Adopt: in.Adopt, SkipKubernetes: in.SkipKubernetes, ForceConflicts: in.ForceConflicts}
+	return plan.SavedOptions{Prune: in.Prune, Adopt: in.Adopt, SkipKubernetes: in.SkipKubernetes, ForceConflicts: in.ForceConflicts,
+		AllowOrphaning: in.AllowOrphaning}
 }
 
 // PlanForSaving computes the plan as Plan does and seals it for saving, with the
