@@ -38,17 +38,19 @@ func CheckJobVariables(template map[string]any, vars map[string]any) []string {
 			out = append(out, fmt.Sprintf("variable %q: required, with no default, and the deployment does not set it", name))
 		}
 	}
-	return append(out, valueProblems(props, vars)...)
+	return append(out, valueProblems(variables, vars)...)
 }
 
 // valueProblems checks each value the deployment sets and the template
-// declares against the variable's schema.
-func valueProblems(props map[string]any, vars map[string]any) []string {
+// declares against the variable's schema. The whole variables document is
+// the resource: a variable may $ref its definitions.
+func valueProblems(variables map[string]any, vars map[string]any) []string {
 	var out []string
+	props, _ := variables["properties"].(map[string]any)
 	comp := jsonschema.NewCompiler()
 	comp.DefaultDraft(jsonschema.Draft2020)
 	const url = "urn:prefect-apply:variables"
-	if err := comp.AddResource(url, normalize(map[string]any{"properties": props})); err != nil {
+	if err := comp.AddResource(url, normalize(variables)); err != nil {
 		return nil // the template's own checks report a broken schema
 	}
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
@@ -74,12 +76,36 @@ func schemaFailure(err error) string {
 		return "does not match the template's schema"
 	}
 	for len(ve.Causes) > 0 {
+		if msg := anyOfTypes(ve); msg != "" {
+			return msg
+		}
 		ve = ve.Causes[0]
 	}
 	if t, ok := ve.ErrorKind.(*kind.Type); ok {
 		return fmt.Sprintf("is %s, but the template wants %s", t.Got, strings.Join(t.Want, " or "))
 	}
 	return fmt.Sprintf("fails the template's %q", strings.Join(ve.ErrorKind.KeywordPath(), "/"))
+}
+
+// anyOfTypes says which types an "anyOf" of types wants ("anyOf: string,
+// null" fails with one type error a branch); "" for another failure.
+func anyOfTypes(ve *jsonschema.ValidationError) string {
+	if _, ok := ve.ErrorKind.(*kind.AnyOf); !ok {
+		return ""
+	}
+	var got string
+	var want []string
+	for _, c := range ve.Causes {
+		t, ok := c.ErrorKind.(*kind.Type)
+		if !ok {
+			return ""
+		}
+		got, want = t.Got, append(want, t.Want...)
+	}
+	if len(want) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("is %s, but the template wants %s", got, strings.Join(want, " or "))
 }
 
 // normalize converts a value into what encoding/json decodes, which the

@@ -44,3 +44,17 @@ func TestCheckJobVariables(t *testing.T) {
 		})
 	}
 }
+
+// The embedded Kubernetes template's variables $ref their definitions, and
+// its image is "anyOf string or null".
+func TestCheckJobVariablesOnTheKubernetesDefault(t *testing.T) {
+	def, _, err := Default("kubernetes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := CheckJobVariables(def, map[string]any{"image": 5, "namespace": "flows"})
+	want := `variable "image": the deployment's value is number, but the template wants string or null`
+	if strings.Join(got, "\n") != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
