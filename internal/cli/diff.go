@@ -40,6 +40,16 @@ the server refuses, new or existing (a bad data key, a value out of range),
 is shown in the plan with the server's reason, and diff exits 1 after
 printing the plan: sync would change nothing until the file is fixed.
 
+For each existing pool the plan changes, diff reads the deployments that
+target it and their scheduled, pending and running flow runs (nothing is
+read when the plan changes no existing pool or queue), and shows them under
+each risky change: a pool or queue deleted or replaced, paused, or given a
+concurrency limit of 0, with what happens to the runs. A deletion that
+would leave deployments without their pool or queue is marked blocked:
+sync refuses it without --allow-orphaning. When a pool's template changes,
+each deployment's job variables are checked against the new template, and
+what it would drop or refuse is shown as a warning (--strict: exit 1).
+
 Exit status: 0 when the live state matches the file, 2 when there are
 changes (a conflict is one: sync cannot make it without --force-conflicts),
 1 on error, an object the server refuses included. A pipeline can branch

@@ -66,6 +66,12 @@ A declared Kubernetes object that the API server refuses in the dry run
 (invalid) stops sync before it changes anything; the plan shows the
 server's reason on the object.
 
+Deleting or replacing a pool or queue that deployments target leaves them
+without it: their runs are never picked up. sync refuses such a plan
+(shown as blocked, with the deployments and their runs) unless
+--allow-orphaning is given. Warnings about deployments' job variables that
+a new template drops or refuses do not stop sync, unless --strict.
+
 When a change fails, the changes that depend on it are skipped and the rest
 go on; the report lists what was applied, what failed and what was skipped,
 and the exit status is 1. Running sync again converges.
