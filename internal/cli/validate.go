@@ -57,7 +57,7 @@ file is valid, 1 otherwise.`,
 func validateRun(opts *ValidateOptions) error {
 	failed := false
 	for _, name := range opts.Files {
-		f, probs := loadFile(opts.IO, name, opts.LookupEnv)
+		doc, f, probs := loadDocument(opts.IO, name, opts.LookupEnv)
 		if len(probs) > 0 {
 			failed = true
 			for _, p := range probs {
@@ -65,6 +65,9 @@ func validateRun(opts *ValidateOptions) error {
 			}
 			fmt.Fprintf(opts.IO.ErrOut, "%s: %d problem%s\n", name, len(probs), plural(len(probs)))
 			continue
+		}
+		for _, w := range doc.Warnings(f) {
+			fmt.Fprintln(opts.IO.ErrOut, "warning: "+opts.IO.mask(w.Error()))
 		}
 		fmt.Fprintf(opts.IO.Out, "%s: valid (%s)\n", name, summarize(f))
 	}

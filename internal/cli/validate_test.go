@@ -180,3 +180,13 @@ Error: ` + example + `: a Secret value could not be read; nothing was read or ch
 		}
 	}
 }
+
+// A warning is printed on stderr and does not fail validate.
+func TestValidateWarnsOfAnUnusedVariable(t *testing.T) {
+	file := "../config/testdata/warnings/unused-variable.yaml"
+	code, out, errOut := run(t, "validate", "-f", file)
+	if code != 0 || !strings.Contains(out, ": valid (1 pool") ||
+		!strings.Contains(errOut, `warning: `+file+`:18:13: pools[0].baseJobTemplate.variables.properties.gpu_count: variable "gpu_count" is declared, but job_configuration uses it nowhere`) {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+}
