@@ -39,6 +39,9 @@ func newStatusCmd(ios *IOStreams, env *Env) *cobra.Command {
                   when a worker last polled it
   LIMIT           the concurrency limit (- for none)
   LATE RUNS       the pool's flow runs in the Late state
+  DEPLOYMENTS     the deployments that target the pool or queue
+  RUNS S/P/R      their flow runs scheduled (Late included), pending and
+                  running; "≥" when there were too many to count them all
   SYNC            with -f: "in sync", or "drift" when diff would change the
                   pool or one of its queues (or they differ and are not
                   managed by the set); - without a file
@@ -51,7 +54,10 @@ Requests: the reads of diff with -f (pools, queues, the inventory), or one
 paged list of pools without; one paged list of queues with their status;
 then two per pool, four pools at a time: its workers
 (POST /work_pools/{name}/workers/filter) and its late runs
-(POST /flow_runs/count: Prefect has no count grouped by pool). --stats
+(POST /flow_runs/count: Prefect has no count grouped by pool); then,
+for every pool at once, the deployments (POST /deployments/paginate, 200
+a page), their flows' names (POST /flows/filter) and their active runs
+(POST /flow_runs/paginate, 200 a page, at most 1000 counted). --stats
 prints them.
 
 --output json prints a versioned document:
@@ -63,6 +69,8 @@ prints them.
      "lastHeartbeat": "2026-11-26T19:54:18Z",   // null: no worker ever
      "concurrencyLimit": 1,         // null: no limit
      "lateRuns": 0,                 // null: the pool is missing
+     "deployments": 2,              // null: the pool is missing
+     "runs": {"scheduled": 5, "pending": 0, "running": 1},
      "sync": "in_sync",             // in_sync | drift; absent without -f
      "queues": [{"name": "urgent", "priority": 1, "state": "ready",
                  "concurrencyLimit": null, "lastPolled": null,

@@ -21,6 +21,7 @@ type StatusClient interface {
 	ListQueueStatus(ctx context.Context, pools []string) ([]prefect.QueueStatus, error)
 	ListWorkers(ctx context.Context, pool string) ([]prefect.Worker, error)
 	CountLateRuns(ctx context.Context, pool string) (int, error)
+	ReadDependents(ctx context.Context, pools []string) (*state.Dependents, error)
 	Stats() map[string]int
 }
 
@@ -91,15 +92,43 @@ func ReadStatus(ctx context.Context, client StatusClient, names []string, pools 
 	if err != nil {
 		return nil, err
 	}
+	// The deployments and runs of every pool at once, paged: Prefect has
+	// no count by pool.
+	deps, err := client.ReadDependents(ctx, existing)
+	if err != nil {
+		return nil, err
+	}
 	report := &render.StatusReport{}
 	if p != nil {
 		report.Set = p.Plan.Set
 	}
 	for _, n := range names {
-		report.Pools = append(report.Pools, poolRow(n, live[n], queues, health[n], p))
+		row := poolRow(n, live[n], queues, health[n], p)
+		if live[n] != nil {
+			countWork(&row, deps)
+		}
+		report.Pools = append(report.Pools, row)
 	}
 	return report, nil
 }
+
+// countWork fills in the deployments and active runs of a live pool and
+// of its queues.
+func countWork(row *render.PoolStatus, deps *state.Dependents) {
+	row.Deployments = ptrTo(len(deps.OnPool(row.Name, "")))
+	row.Runs = ptrTo(deps.RunsOn(row.Name, ""))
+	row.RunsAtLeast = deps.RunsPartial
+	for i := range row.Queues {
+		q := &row.Queues[i]
+		if q.State == render.StateMissing {
+			continue
+		}
+		q.Deployments = ptrTo(len(deps.OnPool(row.Name, q.Name)))
+		q.Runs = ptrTo(deps.RunsOn(row.Name, q.Name))
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 type health struct {
 	workers []prefect.Worker

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
 // StatusVersion is the version of the `status --output json` document. It
@@ -52,6 +54,13 @@ type PoolStatus struct {
 	ConcurrencyLimit *int `json:"concurrencyLimit"`
 	// LateRuns counts flow runs in the Late state; null for a missing pool.
 	LateRuns *int `json:"lateRuns"`
+	// Deployments counts the deployments that target the pool, and Runs
+	// their flow runs by state (scheduled with the Late ones, pending,
+	// running); null for a missing pool. RunsAtLeast: there were too many
+	// runs to count them all.
+	Deployments *int             `json:"deployments"`
+	Runs        *state.RunCounts `json:"runs"`
+	RunsAtLeast bool             `json:"runsAtLeast,omitempty"`
 	// Sync is in_sync or drift; absent without a file.
 	Sync   string        `json:"sync,omitempty"`
 	Queues []QueueStatus `json:"queues"`
@@ -70,7 +79,10 @@ type QueueStatus struct {
 	State            string     `json:"state"`
 	ConcurrencyLimit *int       `json:"concurrencyLimit"`
 	LastPolled       *time.Time `json:"lastPolled"`
-	Sync             string     `json:"sync,omitempty"`
+	// Deployments and Runs count those of the queue, as for a pool.
+	Deployments *int             `json:"deployments"`
+	Runs        *state.RunCounts `json:"runs"`
+	Sync        string           `json:"sync,omitempty"`
 }
 
 // StatusJSON writes the report as an indented JSON document.
@@ -98,7 +110,7 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 		return err
 	}
 	t := &statusTable{}
-	t.row(plainCell("POOL / QUEUE"), plainCell("TYPE"), plainCell("STATE"), plainCell("WORKERS"), plainCell("LAST HEARTBEAT"), plainCell("LIMIT"), plainCell("LATE RUNS"), plainCell("SYNC"))
+	t.row(plainCell("POOL / QUEUE"), plainCell("TYPE"), plainCell("STATE"), plainCell("WORKERS"), plainCell("LAST HEARTBEAT"), plainCell("LIMIT"), plainCell("LATE RUNS"), plainCell("DEPLOYMENTS"), plainCell("RUNS S/P/R"), plainCell("SYNC"))
 	queues, drifted, notReady, missing := 0, 0, 0, 0
 	for _, p := range r.Pools {
 		late, heartbeat := "-", "-"
@@ -109,7 +121,7 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 			heartbeat = statusAge(p.LastHeartbeat, now)
 		}
 		t.row(plainCell(p.Name), plainCell(statusOrDash(p.Type)), stateCell(p.State), plainCell(statusWorkers(p)), plainCell(heartbeat),
-			plainCell(statusLimit(p.ConcurrencyLimit)), plainCell(late), syncCell(p.Sync))
+			plainCell(statusLimit(p.ConcurrencyLimit)), plainCell(late), plainCell(statusLimit(p.Deployments)), plainCell(statusRuns(p.Runs, p.RunsAtLeast)), syncCell(p.Sync))
 		for _, q := range p.Queues {
 			queues++
 			prio, polled := "-", "-"
@@ -123,7 +135,7 @@ func StatusText(w io.Writer, r *StatusReport, now time.Time, style Style) error 
 				}
 			}
 			t.row(plainCell("  "+q.Name), plainCell(prio), stateCell(q.State), plainCell(""), plainCell(polled),
-				plainCell(statusLimit(q.ConcurrencyLimit)), plainCell(""), syncCell(q.Sync))
+				plainCell(statusLimit(q.ConcurrencyLimit)), plainCell(""), plainCell(statusLimit(q.Deployments)), plainCell(statusRuns(q.Runs, p.RunsAtLeast)), syncCell(q.Sync))
 		}
 		switch {
 		case p.State == StateMissing:
@@ -245,6 +257,19 @@ func statusLimit(l *int) string {
 		return "-"
 	}
 	return fmt.Sprint(*l)
+}
+
+// statusRuns is "scheduled/pending/running", with "≥" when they are
+// lower bounds; "-" when not counted.
+func statusRuns(r *state.RunCounts, atLeast bool) string {
+	if r == nil {
+		return "-"
+	}
+	s := fmt.Sprintf("%d/%d/%d", r.Scheduled, r.Pending, r.Running)
+	if atLeast {
+		s = "≥" + s
+	}
+	return s
 }
 
 func statusOrDash(s string) string {

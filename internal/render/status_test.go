@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
 var statusNow = time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
@@ -20,10 +22,14 @@ func sampleStatus() *StatusReport {
 	return &StatusReport{File: "pools.yaml", Set: "gbif", Pools: []PoolStatus{
 		{Name: "gbif-automations", Type: "kubernetes", State: StateReady, Workers: WorkerCount{Online: 2},
 			LastHeartbeat: ago(12 * time.Second), LateRuns: num(0), Sync: InSync,
-			Queues: []QueueStatus{{Name: "default", Priority: num(1), State: StateReady, LastPolled: ago(3 * time.Second), Sync: InSync}}},
+			Deployments: num(3), Runs: &state.RunCounts{Scheduled: 12, Pending: 1, Running: 2},
+			Queues: []QueueStatus{{Name: "default", Priority: num(1), State: StateReady, LastPolled: ago(3 * time.Second), Sync: InSync,
+				Deployments: num(3), Runs: &state.RunCounts{Scheduled: 12, Pending: 1, Running: 2}}}},
 		{Name: "cpu-intensive", Type: "kubernetes", State: StateNotReady, Workers: WorkerCount{Online: 0, Offline: 1},
 			LastHeartbeat: ago(3 * time.Hour), ConcurrencyLimit: num(4), LateRuns: num(7), Sync: Drift,
-			Queues: []QueueStatus{{Name: "default", Priority: num(1), State: StateNotReady, LastPolled: ago(3*time.Hour + 20*time.Minute), Sync: Drift}}},
+			Deployments: num(1), Runs: &state.RunCounts{Scheduled: 7}, RunsAtLeast: true,
+			Queues: []QueueStatus{{Name: "default", Priority: num(1), State: StateNotReady, LastPolled: ago(3*time.Hour + 20*time.Minute), Sync: Drift,
+				Deployments: num(1), Runs: &state.RunCounts{Scheduled: 7}}}},
 		{Name: "gpu-tasks", Type: "kubernetes", State: StatePaused, ConcurrencyLimit: num(1), LateRuns: num(0), Sync: InSync,
 			Queues: []QueueStatus{
 				{Name: "urgent", Priority: num(1), State: StatePaused, ConcurrencyLimit: num(1), Sync: InSync},

@@ -148,6 +148,7 @@ func TestStatus(t *testing.T) {
 		cpu.LateRuns == nil || *cpu.LateRuns != 2 || cpu.ConcurrencyLimit == nil || *cpu.ConcurrencyLimit != 4 {
 		t.Errorf("cpu-intensive: %+v", cpu)
 	}
+	checkWorkCounts(w, f, flow.ID)
 	if n := pools["gpu-tasks"].LateRuns; n == nil || *n != 0 {
 		t.Errorf("gpu-tasks late runs: %v", n)
 	}
@@ -190,5 +191,32 @@ func TestStatus(t *testing.T) {
 	r = w.status()
 	if len(r.Pools) != 5 || r.File != "" || r.Pools[0].Name != "adhoc" || r.Pools[0].Sync != "" {
 		t.Errorf("status without -f: %+v", r)
+	}
+}
+
+// checkWorkCounts puts a deployment with a running flow run on gpu-tasks'
+// urgent queue: status counts it on the pool and the queue, and counts the
+// two late runs without a deployment on cpu-intensive.
+func checkWorkCounts(w *world, f, flow string) {
+	w.t.Helper()
+	var dep struct {
+		ID string `json:"id"`
+	}
+	w.api("POST", "/deployments/", map[string]any{"name": "gpu-job", "flow_id": flow, "work_pool_name": "gpu-tasks", "work_queue_name": "urgent"}, &dep)
+	w.api("POST", "/deployments/"+dep.ID+"/create_flow_run", map[string]any{"state": map[string]any{"type": "RUNNING"}}, nil)
+	pools := byName(w.status("-f", f))
+	gpu, cpu := pools["gpu-tasks"], pools["cpu-intensive"]
+	running := render.QueueStatus{}
+	for _, q := range gpu.Queues {
+		if q.Name == "urgent" {
+			running = q
+		}
+	}
+	if gpu.Deployments == nil || *gpu.Deployments != 1 || gpu.Runs == nil || gpu.Runs.Running != 1 || gpu.Runs.Total() != 1 ||
+		running.Deployments == nil || *running.Deployments != 1 || running.Runs == nil || running.Runs.Running != 1 {
+		w.t.Errorf("gpu-tasks with a running deployment: %+v, urgent %+v", gpu, running)
+	}
+	if cpu.Deployments == nil || *cpu.Deployments != 0 || cpu.Runs == nil || cpu.Runs.Scheduled != 2 {
+		w.t.Errorf("cpu-intensive's late runs: deployments %v, runs %+v", cpu.Deployments, cpu.Runs)
 	}
 }
