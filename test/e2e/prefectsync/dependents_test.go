@@ -183,3 +183,37 @@ func mustRunErr(e *env, want int, args ...string) (string, string) {
 	}
 	return out, errOut
 }
+
+// TestDependentsRequestBudget: 201 deployments on the pools a plan
+// touches are read in 2 + ceil(201/200) = 4 requests.
+func TestDependentsRequestBudget(t *testing.T) {
+	e := newEnv(t, server(t), "budget")
+	a := e.api()
+	f := e.Write("pools.yaml", depsFile(e, "example/flows:1", processPool(e)))
+	e.sync(0, f, "--yes")
+	var flow struct{ ID string }
+	e.server.Request(t, http.MethodPost, "/flows/", map[string]any{"name": "budget-flow"}, &flow)
+	const d = 201
+	for i := range d {
+		pool := e.pool("a")
+		if i%2 == 1 {
+			pool = e.pool("b")
+		}
+		a.deployment(flow.ID, fmt.Sprintf("job-%03d", i), pool, "default", nil, nil)
+	}
+	// Both pools change: their descriptions.
+	changed := e.Write("changed.yaml", strings.ReplaceAll(depsFile(e, "example/flows:1", processPool(e)), "    type: ", "    description: touched\n    type: "))
+	_, errOut := mustRunErr(e, 2, e.planArgs("diff", changed, "--stats")...)
+	want := map[string]int{"POST deployments/paginate": 2, "POST flows/filter": 1, "POST flow_runs/paginate": 1}
+	total := 0
+	for route, n := range want {
+		got := statsCount(errOut, route)
+		total += got
+		if got != n {
+			t.Errorf("--stats: %d × %s, want %d:\n%s", got, route, n, errOut)
+		}
+	}
+	if total != 4 {
+		t.Errorf("%d deployments took %d requests, want 2 + ceil(%d/200) = 4", d, total, d)
+	}
+}
