@@ -207,7 +207,7 @@ func (c *checker) variableDefaults(p Path, variables map[string]any) {
 	if len(props) == 0 {
 		return
 	}
-	doc := normalizeJSON(variables)
+	doc := NormalizeJSON(variables)
 	comp := jsonschema.NewCompiler()
 	comp.DefaultDraft(jsonschema.Draft2020)
 	if err := comp.AddResource(variablesURL, doc); err != nil {
@@ -232,7 +232,7 @@ func (c *checker) variableDefaults(p Path, variables map[string]any) {
 			c.add(p.Child("properties", name), "variable %q is not a valid JSON Schema: %v", name, schemaErrorMessage(err))
 			continue
 		}
-		if err := sch.Validate(normalizeJSON(def)); err != nil {
+		if err := sch.Validate(NormalizeJSON(def)); err != nil {
 			msg := err.Error()
 			if ve, ok := err.(*jsonschema.ValidationError); ok {
 				msg = leafMessage(ve)
@@ -282,9 +282,10 @@ func firstLine(s string) string {
 	return s
 }
 
-// normalizeJSON converts decoded YAML (int64 and the like) into the values
-// encoding/json produces, which the validator expects.
-func normalizeJSON(v any) any {
+// NormalizeJSON converts decoded YAML (int64 and the like) or any Go value
+// into the values encoding/json produces, which the JSON Schema validator
+// expects.
+func NormalizeJSON(v any) any {
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return v

@@ -1,8 +1,6 @@
 package jobtemplate
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +8,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/prefect-apply/prefect-apply/internal/config"
 )
 
 // CheckJobVariables checks a deployment's job variables against a base job
@@ -50,7 +50,7 @@ func valueProblems(variables map[string]any, vars map[string]any) []string {
 	comp := jsonschema.NewCompiler()
 	comp.DefaultDraft(jsonschema.Draft2020)
 	const url = "urn:prefect-apply:variables"
-	if err := comp.AddResource(url, normalize(variables)); err != nil {
+	if err := comp.AddResource(url, config.NormalizeJSON(variables)); err != nil {
 		return nil // the template's own checks report a broken schema
 	}
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
@@ -61,7 +61,7 @@ func valueProblems(variables map[string]any, vars map[string]any) []string {
 		if err != nil {
 			continue
 		}
-		if err := sch.Validate(normalize(vars[name])); err != nil {
+		if err := sch.Validate(config.NormalizeJSON(vars[name])); err != nil {
 			out = append(out, fmt.Sprintf("variable %q: the deployment's value %s", name, schemaFailure(err)))
 		}
 	}
@@ -106,18 +106,4 @@ func anyOfTypes(ve *jsonschema.ValidationError) string {
 		return ""
 	}
 	return fmt.Sprintf("is %s, but the template wants %s", got, strings.Join(want, " or "))
-}
-
-// normalize converts a value into what encoding/json decodes, which the
-// validator expects.
-func normalize(v any) any {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return v
-	}
-	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	if err != nil {
-		return v
-	}
-	return out
 }
