@@ -50,16 +50,28 @@ func (r *Recorder) Requests() []string {
 }
 
 // Writes returns the requests that are not reads, a read being a GET or a
-// POST to a .../filter route (how the Prefect API lists). Any other method
-// counts, so that an unexpected one is reported rather than passed over.
+// POST to a .../filter, .../paginate or .../count route (how the Prefect
+// API lists and counts). Any other method counts, so that an unexpected
+// one is reported rather than passed over.
 func (r *Recorder) Writes() []string {
 	var out []string
 	for _, req := range r.Requests() {
 		method, path, _ := strings.Cut(req, " ")
-		if method == http.MethodGet || method == http.MethodPost && strings.HasSuffix(path, "/filter") {
+		if method == http.MethodGet || method == http.MethodPost && isListing(path) {
 			continue
 		}
 		out = append(out, req)
 	}
 	return out
+}
+
+// isListing reports whether a POST route only reads: the Prefect API's
+// filter, paginate and count routes.
+func isListing(path string) bool {
+	for _, suffix := range []string{"/filter", "/paginate", "/count"} {
+		if strings.HasSuffix(path, suffix) {
+			return true
+		}
+	}
+	return false
 }
