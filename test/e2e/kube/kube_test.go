@@ -5,7 +5,6 @@ package kube
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -171,19 +170,7 @@ func TestSecretChangeShowsKeyNeverValue(t *testing.T) {
 		}
 	}
 	out := e.MustRun(2, "diff", "-f", f, "-o", "json")
-	var doc struct {
-		Changes []struct {
-			Key    struct{ Kind, Name string }
-			Action string
-			Fields []struct {
-				Path      string
-				Sensitive bool
-			}
-		}
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := clitest.ParsePlan(t, out)
 	var changed []string
 	for _, c := range doc.Changes {
 		if c.Action != "no-op" {
@@ -251,20 +238,7 @@ func TestConflictIsInThePlan(t *testing.T) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
 		}
 	}
-	var doc struct {
-		ForceConflicts bool
-		Summary        struct{ Conflicts int }
-		Changes        []struct {
-			Key       struct{ Kind string }
-			Conflicts []struct {
-				Manager string
-				Fields  []string
-			}
-		}
-	}
-	if err := json.Unmarshal([]byte(e.MustRun(2, "diff", "-f", f, "-o", "json")), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := clitest.ParsePlan(t, e.MustRun(2, "diff", "-f", f, "-o", "json"))
 	var got []string
 	for _, c := range doc.Changes {
 		for _, cf := range c.Conflicts {

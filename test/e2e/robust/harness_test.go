@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,6 +25,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/render"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
@@ -233,34 +233,8 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// planDoc is the JSON plan (docs/plan-json.md).
-type planDoc struct {
-	Set     string `json:"set"`
-	Summary struct {
-		Create, Update, Replace, Delete, Orphan, Noop, Unmanaged int
-		Changes                                                  bool
-	} `json:"summary"`
-	Changes []planChange `json:"changes"`
-}
-
-type planChange struct {
-	Key      state.Key `json:"key"`
-	Action   string    `json:"action"`
-	Implicit bool      `json:"implicit"`
-	Reason   string    `json:"reason"`
-}
-
-func parsePlan(t *testing.T, out string) planDoc {
-	t.Helper()
-	var doc planDoc
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("the JSON plan does not parse: %v\n%s", err, tail(out, 20))
-	}
-	return doc
-}
-
 // keysWith returns the keys of the changes with the given action.
-func (d planDoc) keysWith(action string) []state.Key {
+func keysWith(d render.PlanDocument, action plan.Action) []state.Key {
 	var out []state.Key
 	for _, c := range d.Changes {
 		if c.Action == action {
@@ -283,7 +257,7 @@ const (
 )
 
 // outcomes reads the progress lines of a sync for each planned change.
-func outcomes(changes []planChange, stderr string) map[state.Key]outcome {
+func outcomes(changes []plan.Change, stderr string) map[state.Key]outcome {
 	lines := strings.Split(stderr, "\n")
 	out := map[state.Key]outcome{}
 	for _, c := range changes {
@@ -300,11 +274,11 @@ func outcomes(changes []planChange, stderr string) map[state.Key]outcome {
 			switch {
 			case appliedLine(l):
 				o = applied
-			case strings.HasPrefix(rest, c.Action+" skipped: not started: interrupted"):
+			case strings.HasPrefix(rest, string(c.Action)+" skipped: not started: interrupted"):
 				o = interrupted
-			case strings.HasPrefix(rest, c.Action+" skipped: "):
+			case strings.HasPrefix(rest, string(c.Action)+" skipped: "):
 				o = skipped
-			case strings.HasPrefix(rest, c.Action+" failed: "):
+			case strings.HasPrefix(rest, string(c.Action)+" failed: "):
 				o = failed
 			default:
 				continue
