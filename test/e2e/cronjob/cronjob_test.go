@@ -29,7 +29,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -52,13 +52,13 @@ var resources = map[string]schema.GroupVersionResource{
 }
 
 type env struct {
+	*clitest.Harness
 	t       *testing.T
 	root    string
 	admin   *rest.Config
 	cs      kubernetes.Interface
 	dyn     dynamic.Interface
 	prefect *servers.Prefect
-	dir     string
 }
 
 func (e *env) ctx() context.Context {
@@ -67,13 +67,13 @@ func (e *env) ctx() context.Context {
 	return ctx
 }
 
-// run runs prefect-apply in-process with the given kubeconfig.
+// run runs prefect-apply in-process with the given kubeconfig; it returns
+// the exit code and stdout and stderr together.
 func (e *env) run(kubeconfig string, args ...string) (int, string) {
 	e.t.Helper()
-	vars := map[string]string{"PREFECT_API_URL": e.prefect.URL, "PREFECT_API_AUTH_STRING": authValue, "KUBECONFIG": kubeconfig}
-	ios, _, out, errOut := cli.Test()
-	code := cli.Run(e.ctx(), ios, &cli.Env{LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, HomeDir: e.dir}, args)
-	return code, out.String() + errOut.String()
+	e.Vars["KUBECONFIG"] = kubeconfig
+	code, out, errOut := e.Run(args...)
+	return code, out + errOut
 }
 
 // manifests reads the objects of a multi-document YAML file.
@@ -146,7 +146,7 @@ func (e *env) tokenKubeconfig(account string) string {
 	cfg.AuthInfos[account] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
 	cfg.Contexts["drift"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: account}
 	cfg.CurrentContext = "drift"
-	path := filepath.Join(e.dir, account+".kubeconfig")
+	path := filepath.Join(e.Dir, account+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		e.t.Fatal(err)
 	}
@@ -310,7 +310,9 @@ func setup(t *testing.T) (*env, *servers.Kube, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, root: servers.RepoRoot(t), admin: admin, prefect: p, dir: t.TempDir()}
+	e := &env{t: t, root: servers.RepoRoot(t), admin: admin, prefect: p, Harness: clitest.New(t, map[string]string{
+		"PREFECT_API_URL": p.URL, "PREFECT_API_AUTH_STRING": authValue, "KUBECONFIG": k.Kubeconfig,
+	})}
 	e.cs = kubernetes.NewForConfigOrDie(admin)
 	e.dyn = dynamic.NewForConfigOrDie(admin)
 	return e, k, filepath.Join(e.root, "examples", "pools.yaml")
