@@ -2,34 +2,15 @@ package schemagen
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 	"github.com/prefect-apply/prefect-apply/schema"
 )
 
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 // The committed schema must be what the config types generate.
 func TestSchemaIsFresh(t *testing.T) {
-	got, err := Generate(moduleRoot(t))
+	got, err := Generate(repo.Root(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +20,7 @@ func TestSchemaIsFresh(t *testing.T) {
 }
 
 func TestSchemaAllowsRootSchemaKeyAndRejectsUnknownFields(t *testing.T) {
-	got, err := Generate(moduleRoot(t))
+	got, err := Generate(repo.Root(t))
 	if err != nil {
 		t.Fatal(err)
 	}

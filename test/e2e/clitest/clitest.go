@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -80,7 +81,7 @@ func (h *Harness) NeverPrints(values ...string) {
 // new, ...; each must apply once) and returns its path.
 func (h *Harness) Example(name string, replace ...string) string {
 	h.T.Helper()
-	raw, err := os.ReadFile(filepath.Join(servers.RepoRoot(h.T), "examples", "pools.yaml"))
+	raw, err := os.ReadFile(repo.Path(h.T, "examples", "pools.yaml"))
 	if err != nil {
 		h.T.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
@@ -310,7 +311,7 @@ func setup(t *testing.T) (*env, *servers.Kube, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, root: servers.RepoRoot(t), admin: admin, prefect: p, Harness: clitest.New(t, map[string]string{
+	e := &env{t: t, root: repo.Root(t), admin: admin, prefect: p, Harness: clitest.New(t, map[string]string{
 		"PREFECT_API_URL": p.URL, "PREFECT_API_AUTH_STRING": authValue, "KUBECONFIG": k.Kubeconfig,
 	})}
 	e.cs = kubernetes.NewForConfigOrDie(admin)
