@@ -307,15 +307,12 @@ func (e *env) drift() {
 func setup(t *testing.T) (*env, *servers.Kube, string) {
 	k := servers.StartKube(t)
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
-	admin, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := k.Config(t)
 	e := &env{t: t, root: repo.Root(t), admin: admin, prefect: p, Harness: clitest.New(t, map[string]string{
 		"PREFECT_API_URL": p.URL, "PREFECT_API_AUTH_STRING": authValue, "KUBECONFIG": k.Kubeconfig,
 	})}
-	e.cs = kubernetes.NewForConfigOrDie(admin)
-	e.dyn = dynamic.NewForConfigOrDie(admin)
+	e.cs = k.Clientset(t)
+	e.dyn = k.Dynamic(t)
 	return e, k, filepath.Join(e.root, "examples", "pools.yaml")
 }
 

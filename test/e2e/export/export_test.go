@@ -19,7 +19,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
 	"github.com/prefect-apply/prefect-apply/internal/state"
@@ -44,14 +43,7 @@ func setup(t *testing.T) *env {
 	t.Helper()
 	k := servers.StartKube(t)
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := k.Clientset(t)
 	client, err := prefect.New(prefect.Connection{URL: p.URL}, prefect.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
@@ -37,14 +36,7 @@ func setup(t *testing.T) *env {
 	t.Helper()
 	k := servers.StartKube(t)
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := k.Clientset(t)
 	e := &env{t: t, kube: k, prefect: p, clientset: cs, Harness: clitest.New(t, map[string]string{
 		"PREFECT_API_URL":         p.URL,
 		"PREFECT_API_AUTH_STRING": canary,

@@ -23,7 +23,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/render"
@@ -49,17 +48,8 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	bin, p, k := shared(t)
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = 200, 400 // client-go's default of 5 a second would dominate the tests
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	return &env{t: t, bin: bin, prefect: p, kube: k, dyn: dyn, dir: dir, vars: map[string]string{
+	return &env{t: t, bin: bin, prefect: p, kube: k, dyn: k.Dynamic(t), dir: dir, vars: map[string]string{
 		"PREFECT_API_URL": p.URL,
 		"KUBECONFIG":      k.Kubeconfig,
 		"HOME":            dir,

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
@@ -231,14 +229,7 @@ func TestSavedPlanSecretsEndToEnd(t *testing.T) {
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
 	w := newWorld(t, p, map[string]string{"PREFECT_API_AUTH_STRING": canary, "KUBECONFIG": k.Kubeconfig})
 	w.NeverPrints(canary, base64.StdEncoding.EncodeToString([]byte(canary)))
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := k.Clientset(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
