@@ -10,30 +10,13 @@ import (
 	"testing"
 
 	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 	"github.com/prefect-apply/prefect-apply/schema"
 )
 
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 // The committed schema must be what the config types generate.
 func TestSchemaIsFresh(t *testing.T) {
-	got, err := Generate(moduleRoot(t))
+	got, err := Generate(repo.Root(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +26,7 @@ func TestSchemaIsFresh(t *testing.T) {
 }
 
 func TestSchemaAllowsRootSchemaKeyAndRejectsUnknownFields(t *testing.T) {
-	got, err := Generate(moduleRoot(t))
+	got, err := Generate(repo.Root(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +39,7 @@ func TestSchemaAllowsRootSchemaKeyAndRejectsUnknownFields(t *testing.T) {
 
 // docs/kinds.md must be what the table generates.
 func TestKindsDocIsFresh(t *testing.T) {
-	got, err := os.ReadFile(filepath.Join(moduleRoot(t), "docs", "kinds.md"))
+	got, err := os.ReadFile(filepath.Join(repo.Root(t), "docs", "kinds.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -44,21 +45,43 @@ func (h *Harness) Run(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
-// MustRun runs prefect-apply and fails the test unless it exits with want.
+// MustRun runs prefect-apply and fails the test unless it exits with want;
+// it returns stdout.
 func (h *Harness) MustRun(want int, args ...string) string {
+	h.T.Helper()
+	out, _ := h.Must(want, args...)
+	return out
+}
+
+// Must runs prefect-apply and fails the test unless it exits with want; it
+// returns stdout and stderr.
+func (h *Harness) Must(want int, args ...string) (stdout, stderr string) {
 	h.T.Helper()
 	code, out, errOut := h.Run(args...)
 	if code != want {
 		h.T.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
 	}
-	return out
+	return out, errOut
+}
+
+// NeverPrints fails the test, when it ends, if Output holds any of values
+// (a secret's value, in clear or encoded). Whatever else a test must never
+// show (a file prefect-apply wrote) can be added to Output.
+func (h *Harness) NeverPrints(values ...string) {
+	h.T.Cleanup(func() {
+		for _, v := range values {
+			if strings.Contains(h.Output.String(), v) {
+				h.T.Errorf("the secret value %q appeared in prefect-apply's output", v)
+			}
+		}
+	})
 }
 
 // Example writes examples/pools.yaml to Dir/name with replacements (old,
 // new, ...; each must apply once) and returns its path.
 func (h *Harness) Example(name string, replace ...string) string {
 	h.T.Helper()
-	raw, err := os.ReadFile(filepath.Join(servers.RepoRoot(h.T), "examples", "pools.yaml"))
+	raw, err := os.ReadFile(repo.Path(h.T, "examples", "pools.yaml"))
 	if err != nil {
 		h.T.Fatal(err)
 	}

@@ -29,8 +29,9 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
-	"github.com/prefect-apply/prefect-apply/internal/cli"
 	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -53,13 +54,13 @@ var resources = map[string]schema.GroupVersionResource{
 }
 
 type env struct {
+	*clitest.Harness
 	t       *testing.T
 	root    string
 	admin   *rest.Config
 	cs      kubernetes.Interface
 	dyn     dynamic.Interface
 	prefect *servers.Prefect
-	dir     string
 }
 
 func (e *env) ctx() context.Context {
@@ -68,13 +69,13 @@ func (e *env) ctx() context.Context {
 	return ctx
 }
 
-// run runs prefect-apply in-process with the given kubeconfig.
+// run runs prefect-apply in-process with the given kubeconfig; it returns
+// the exit code and stdout and stderr together.
 func (e *env) run(kubeconfig string, args ...string) (int, string) {
 	e.t.Helper()
-	vars := map[string]string{"PREFECT_API_URL": e.prefect.URL, "PREFECT_API_AUTH_STRING": authValue, "KUBECONFIG": kubeconfig}
-	ios, _, out, errOut := cli.Test()
-	code := cli.Run(e.ctx(), ios, &cli.Env{LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, HomeDir: e.dir}, args)
-	return code, out.String() + errOut.String()
+	e.Vars["KUBECONFIG"] = kubeconfig
+	code, out, errOut := e.Run(args...)
+	return code, out + errOut
 }
 
 // manifests reads the objects of a multi-document YAML file.
@@ -147,7 +148,7 @@ func (e *env) tokenKubeconfig(account string) string {
 	cfg.AuthInfos[account] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
 	cfg.Contexts["drift"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: account}
 	cfg.CurrentContext = "drift"
-	path := filepath.Join(e.dir, account+".kubeconfig")
+	path := filepath.Join(e.Dir, account+".kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
 		e.t.Fatal(err)
 	}
@@ -307,13 +308,12 @@ func (e *env) drift() {
 func setup(t *testing.T) (*env, *servers.Kube, string) {
 	k := servers.StartKube(t)
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
-	admin, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{t: t, root: servers.RepoRoot(t), admin: admin, prefect: p, dir: t.TempDir()}
-	e.cs = kubernetes.NewForConfigOrDie(admin)
-	e.dyn = dynamic.NewForConfigOrDie(admin)
+	admin := k.Config(t)
+	e := &env{t: t, root: repo.Root(t), admin: admin, prefect: p, Harness: clitest.New(t, map[string]string{
+		"PREFECT_API_URL": p.URL, "PREFECT_API_AUTH_STRING": authValue, "KUBECONFIG": k.Kubeconfig,
+	})}
+	e.cs = k.Clientset(t)
+	e.dyn = k.Dynamic(t)
 	return e, k, filepath.Join(e.root, "examples", "pools.yaml")
 }
 
@@ -438,7 +438,7 @@ func TestSyncRoleSuffices(t *testing.T) {
 // through their ClusterRole, the namespaced ones through it or the Role in
 // the set's namespace. No server needed.
 func TestRolesListEveryManagedKind(t *testing.T) {
-	e := &env{t: t, root: servers.RepoRoot(t)}
+	e := &env{t: t, root: repo.Root(t)}
 	for _, file := range []string{"rbac.yaml", "sync-rbac.yaml"} {
 		lists := map[string]bool{}
 		for _, p := range permsOf(t, e.manifests(filepath.Join(e.root, "examples", "cronjob", file))) {

@@ -6,7 +6,6 @@
 package export
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -20,11 +19,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/prefect-apply/prefect-apply/internal/cli"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
 	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -33,41 +31,29 @@ import (
 const canary = "admin:CANARY-export-29c1"
 
 type env struct {
+	*clitest.Harness
 	t       *testing.T
 	prefect *servers.Prefect
 	kube    *servers.Kube
 	cs      kubernetes.Interface
 	client  *prefect.Client
-	dir     string
-	vars    map[string]string
-	outputs bytes.Buffer
 }
 
 func setup(t *testing.T) *env {
 	t.Helper()
 	k := servers.StartKube(t)
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := k.Clientset(t)
 	client, err := prefect.New(prefect.Connection{URL: p.URL}, prefect.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, prefect: p, kube: k, cs: cs, client: client, dir: t.TempDir(), vars: map[string]string{
+	e := &env{t: t, prefect: p, kube: k, cs: cs, client: client, Harness: clitest.New(t, map[string]string{
 		"PREFECT_API_URL": p.URL,
 		"KUBECONFIG":      k.Kubeconfig,
-	}}
-	t.Cleanup(func() {
-		if strings.Contains(e.outputs.String(), canary) {
-			t.Errorf("the Secret's value appeared in prefect-apply's output or files")
-		}
-	})
+	})}
+	// The exported files are added to Output too.
+	e.NeverPrints(canary)
 	return e
 }
 
@@ -77,17 +63,12 @@ func (e *env) ctx() context.Context {
 	return ctx
 }
 
-// run runs prefect-apply in-process.
+// run runs prefect-apply in-process, fails the test unless it exits with
+// want, and returns stdout and stderr together.
 func (e *env) run(want int, args ...string) string {
 	e.t.Helper()
-	ios, _, out, errOut := cli.Test()
-	lookup := func(k string) (string, bool) { v, ok := e.vars[k]; return v, ok }
-	code := cli.Run(e.ctx(), ios, &cli.Env{LookupEnv: lookup, HomeDir: e.dir}, args)
-	e.outputs.WriteString(out.String() + errOut.String())
-	if code != want {
-		e.t.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out.String(), errOut.String())
-	}
-	return out.String() + errOut.String()
+	out, errOut := e.Must(want, args...)
+	return out + errOut
 }
 
 // prefectCLI runs the official prefect CLI against the test server.
@@ -97,7 +78,7 @@ func (e *env) prefectCLI(args ...string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, servers.PrefectBin(e.t), args...)
 	cmd.Env = append(e.prefect.Env(), "PREFECT_CLI_PROMPT=false")
-	cmd.Dir = e.dir
+	cmd.Dir = e.Dir
 	out, err := cmd.CombinedOutput()
 	e.t.Logf("prefect %s:\n%s", strings.Join(args, " "), out)
 	return string(out), err
@@ -138,7 +119,7 @@ func (e *env) runbook() {
 	must(t, first(e.cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, create)))
 	must(t, first(e.cs.CoreV1().Secrets("prefect").Create(ctx, secret, create)))
 
-	def := filepath.Join(e.dir, "default.json")
+	def := filepath.Join(e.Dir, "default.json")
 	e.mustPrefect("work-pool", "get-default-base-job-template", "--type", "kubernetes", "--file", def)
 	tmpl := readJSON(t, def)
 	vars := tmpl["variables"].(map[string]any)["properties"].(map[string]any)
@@ -153,8 +134,8 @@ func (e *env) runbook() {
 	setDefault("env", map[string]any{"PREFECT_API_URL": "https://prefect.svc.gbif.no/api"})
 	container(tmpl)["env"] = []any{map[string]any{"name": "PREFECT_API_AUTH_STRING",
 		"valueFrom": map[string]any{"secretKeyRef": map[string]any{"name": "prefect-basic-auth", "key": "auth-string"}}}}
-	writeJSON(t, filepath.Join(e.dir, "gbif.json"), tmpl)
-	e.mustPrefect("work-pool", "create", "gbif-automations", "--type", "kubernetes", "--base-job-template", filepath.Join(e.dir, "gbif.json"))
+	writeJSON(t, filepath.Join(e.Dir, "gbif.json"), tmpl)
+	e.mustPrefect("work-pool", "create", "gbif-automations", "--type", "kubernetes", "--base-job-template", filepath.Join(e.Dir, "gbif.json"))
 	// The runbook's next step fails on Prefect 3, which creates the
 	// default queue with the pool.
 	if out, err := e.prefectCLI("work-queue", "create", "default", "--pool", "gbif-automations"); err == nil || !strings.Contains(out, "already exists") {
@@ -168,8 +149,8 @@ func (e *env) runbook() {
 	raw := readJSON(t, def)
 	container(raw)["image"] = "gbifnorway/prefect-automations:latest"
 	container(raw)["resources"] = map[string]any{"requests": map[string]any{"cpu": "2", "memory": "2Gi"}, "limits": map[string]any{"cpu": "4", "memory": "4Gi"}}
-	writeJSON(t, filepath.Join(e.dir, "cpu.json"), raw)
-	e.mustPrefect("work-pool", "create", "cpu-intensive", "--type", "kubernetes", "--base-job-template", filepath.Join(e.dir, "cpu.json"))
+	writeJSON(t, filepath.Join(e.Dir, "cpu.json"), raw)
+	e.mustPrefect("work-pool", "create", "cpu-intensive", "--type", "kubernetes", "--base-job-template", filepath.Join(e.Dir, "cpu.json"))
 	e.mustPrefect("work-pool", "set-concurrency-limit", "cpu-intensive", "4")
 }
 
@@ -177,7 +158,7 @@ func TestExportRoundTripAndAdopt(t *testing.T) {
 	e := setup(t)
 	e.runbook()
 	ctx := e.ctx()
-	f := filepath.Join(e.dir, "pools.yaml")
+	f := filepath.Join(e.Dir, "pools.yaml")
 
 	out := e.run(0, "export", "--kubernetes", "--set", "gbif", "-o", f)
 	// The runbook's Secret reference has no null guard: a worker with its
@@ -189,7 +170,7 @@ func TestExportRoundTripAndAdopt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.outputs.Write(raw)
+	e.Output.Write(raw)
 	t.Logf("%s\nexported:\n%s", out, raw)
 	exported := string(raw)
 	if !strings.HasPrefix(exported, "# yaml-language-server: $schema=") {
@@ -261,7 +242,7 @@ func TestExportRoundTripAndAdopt(t *testing.T) {
 	}
 
 	// Exporting again gives the same file.
-	g := filepath.Join(e.dir, "again.yaml")
+	g := filepath.Join(e.Dir, "again.yaml")
 	e.run(0, "export", "--kubernetes", "--set", "gbif", "-o", g)
 	again, _ := os.ReadFile(g)
 	if string(again) != strings.Replace(exported, "sync -f "+f, "sync -f "+g, 1) {
@@ -276,7 +257,7 @@ func TestUnmanagedObjectsAreLeftAlone(t *testing.T) {
 	e := setup(t)
 	e.runbook()
 	ctx := e.ctx()
-	f := filepath.Join(e.dir, "pools.yaml")
+	f := filepath.Join(e.Dir, "pools.yaml")
 	e.run(0, "export", "--kubernetes", "-o", f, "--pool", "cpu-intensive", "--pool", "gbif-automations")
 	raw, _ := os.ReadFile(f)
 	edited := strings.Replace(string(raw), "concurrencyLimit: 4", "concurrencyLimit: 6", 1)

@@ -88,17 +88,12 @@ func newWorld(t *testing.T) *world {
 	if kt.Failed() || w.kube == nil {
 		t.Fatalf("starting kube-apiserver:\n%s", kt.Messages())
 	}
-	cfg, err := clientcmd.BuildConfigFromFlags("", w.kube.Kubeconfig)
-	if err != nil {
+	w.kubeConfig = w.kube.Config(t)
+	var err error
+	if w.kubeTransport, err = rest.TransportFor(w.kubeConfig); err != nil {
 		t.Fatal(err)
 	}
-	w.kubeConfig = cfg
-	if w.kubeTransport, err = rest.TransportFor(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if w.dyn, err = dynamic.NewForConfig(cfg); err != nil {
-		t.Fatal(err)
-	}
+	w.dyn = w.kube.Dynamic(t)
 	return w
 }
 

@@ -9,13 +9,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
 // The embedded default job templates must be what the pinned
 // prefect-kubernetes and prefect packages produce.
 func TestDefaultTemplatesAreFresh(t *testing.T) {
-	root := servers.RepoRoot(t)
+	root := repo.Root(t)
 	tmp := t.TempDir()
 	cmd := exec.Command(servers.VenvPython(t), filepath.Join(root, "hack", "prefect", "gen-default-templates.py"), tmp)
 	if out, err := cmd.CombinedOutput(); err != nil {

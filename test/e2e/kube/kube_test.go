@@ -5,7 +5,6 @@ package kube
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
@@ -39,25 +37,13 @@ func setup(t *testing.T) *env {
 	t.Helper()
 	k := servers.StartKube(t)
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs := k.Clientset(t)
 	e := &env{t: t, kube: k, prefect: p, clientset: cs, Harness: clitest.New(t, map[string]string{
 		"PREFECT_API_URL":         p.URL,
 		"PREFECT_API_AUTH_STRING": canary,
 		"KUBECONFIG":              k.Kubeconfig,
 	})}
-	t.Cleanup(func() {
-		out := e.Output.String()
-		if strings.Contains(out, canary) || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte(canary))) {
-			t.Errorf("the secret value appeared in prefect-apply's output")
-		}
-	})
+	e.NeverPrints(canary, base64.StdEncoding.EncodeToString([]byte(canary)))
 	return e
 }
 
@@ -275,19 +261,7 @@ func TestSecretChangeShowsKeyNeverValue(t *testing.T) {
 		}
 	}
 	out := e.MustRun(2, "diff", "-f", f, "-o", "json")
-	var doc struct {
-		Changes []struct {
-			Key    struct{ Kind, Name string }
-			Action string
-			Fields []struct {
-				Path      string
-				Sensitive bool
-			}
-		}
-	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := clitest.ParsePlan(t, out)
 	var changed []string
 	for _, c := range doc.Changes {
 		if c.Action != "no-op" {
@@ -355,20 +329,7 @@ func TestConflictIsInThePlan(t *testing.T) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
 		}
 	}
-	var doc struct {
-		ForceConflicts bool
-		Summary        struct{ Conflicts int }
-		Changes        []struct {
-			Key       struct{ Kind string }
-			Conflicts []struct {
-				Manager string
-				Fields  []string
-			}
-		}
-	}
-	if err := json.Unmarshal([]byte(e.MustRun(2, "diff", "-f", f, "-o", "json")), &doc); err != nil {
-		t.Fatal(err)
-	}
+	doc := clitest.ParsePlan(t, e.MustRun(2, "diff", "-f", f, "-o", "json"))
 	var got []string
 	for _, c := range doc.Changes {
 		for _, cf := range c.Conflicts {

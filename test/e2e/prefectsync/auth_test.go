@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -68,7 +69,7 @@ func TestBasicAuth(t *testing.T) {
 	e.sync(0, f, "--yes")
 	checkExample(t, e)
 	e.diff(0, f)
-	parsePlan(t, e.diff(0, f, "-o", "json"))
+	clitest.ParsePlan(t, e.diff(0, f, "-o", "json"))
 	if out := e.diff(0, f, "-o", "markdown"); !strings.Contains(out, "**No changes**") {
 		t.Errorf("markdown:\n%s", out)
 	}

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 // One field changed in a copy of the file: diff names exactly that field
@@ -19,7 +21,7 @@ func TestOneFieldChange(t *testing.T) {
 		edits  []string
 		header string // the text plan's line for the changed object
 		field  string // the text plan's one field line
-		json   string // the JSON plan's one change, as planDoc.changed renders it
+		json   string // the JSON plan's one change, as changed(doc) renders it
 		md     string // when set, a line pair the Markdown plan must hold
 		check  func(t *testing.T, a api)
 	}{
@@ -104,8 +106,8 @@ func TestOneFieldChange(t *testing.T) {
 			}
 
 			out = e.diff(2, f, "--output", "json")
-			doc := parsePlan(t, out)
-			if got := doc.changed(); len(got) != 1 || got[0] != tc.json {
+			doc := clitest.ParsePlan(t, out)
+			if got := changed(doc); len(got) != 1 || got[0] != tc.json {
 				t.Errorf("JSON plan changes = %q, want exactly %q", got, tc.json)
 			}
 			if doc.Summary.Update != 1 || doc.Summary.Create+doc.Summary.Replace+doc.Summary.Delete != 0 || !doc.Summary.Changes || doc.Set != e.set {

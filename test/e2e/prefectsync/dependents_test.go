@@ -95,7 +95,7 @@ func TestBlastRadius(t *testing.T) {
 	a.run(onB, "PENDING")
 	a.run(onB, "RUNNING")
 
-	_, errOut := mustRunErr(e, 0, e.planArgs("diff", both, "--stats")...)
+	_, errOut := e.Must(0, e.planArgs("diff", both, "--stats")...)
 	for _, route := range []string{"POST deployments/paginate", "POST flows/filter", "POST flow_runs/paginate"} {
 		if n := statsCount(errOut, route); n != 0 {
 			t.Errorf("a plan without changes sent %d × %s:\n%s", n, route, errOut)
@@ -104,7 +104,7 @@ func TestBlastRadius(t *testing.T) {
 
 	// Pruning pool b strands its deployment: blocked, named, counted.
 	aOnly := e.Write("a.yaml", depsFile(e, "example/flows:1", ""))
-	out, errOut := mustRunErr(e, 2, e.planArgs("diff", aOnly, "--prune", "--stats")...)
+	out, errOut := e.Must(2, e.planArgs("diff", aOnly, "--prune", "--stats")...)
 	for _, want := range []string{
 		fmt.Sprintf(`- work pool %q will be deleted`, e.pool("b")),
 		"! runs here: 1 deployment (blast-flow/nightly); runs: 1 scheduled, 1 pending, 1 running",
@@ -171,49 +171,4 @@ func TestBlastRadius(t *testing.T) {
 		t.Errorf("diff --strict: exit %d\n%s", code, stderr)
 	}
 	e.sync(0, newImage, "--yes")
-}
-
-// mustRunErr runs prefect-apply, fails unless it exits with want, and
-// returns stdout and stderr.
-func mustRunErr(e *env, want int, args ...string) (string, string) {
-	e.T.Helper()
-	code, out, errOut := e.Run(args...)
-	if code != want {
-		e.T.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
-	}
-	return out, errOut
-}
-
-// TestDependentsRequestBudget: 201 deployments on the pools a plan
-// touches are read in 2 + ceil(201/200) = 4 requests.
-func TestDependentsRequestBudget(t *testing.T) {
-	e := newEnv(t, server(t), "budget")
-	a := e.api()
-	f := e.Write("pools.yaml", depsFile(e, "example/flows:1", processPool(e)))
-	e.sync(0, f, "--yes")
-	var flow struct{ ID string }
-	e.server.Request(t, http.MethodPost, "/flows/", map[string]any{"name": "budget-flow"}, &flow)
-	const d = 201
-	for i := range d {
-		pool := e.pool("a")
-		if i%2 == 1 {
-			pool = e.pool("b")
-		}
-		a.deployment(flow.ID, fmt.Sprintf("job-%03d", i), pool, "default", nil, nil)
-	}
-	// Both pools change: their descriptions.
-	changed := e.Write("changed.yaml", strings.ReplaceAll(depsFile(e, "example/flows:1", processPool(e)), "    type: ", "    description: touched\n    type: "))
-	_, errOut := mustRunErr(e, 2, e.planArgs("diff", changed, "--stats")...)
-	want := map[string]int{"POST deployments/paginate": 2, "POST flows/filter": 1, "POST flow_runs/paginate": 1}
-	total := 0
-	for route, n := range want {
-		got := statsCount(errOut, route)
-		total += got
-		if got != n {
-			t.Errorf("--stats: %d × %s, want %d:\n%s", got, route, n, errOut)
-		}
-	}
-	if total != 4 {
-		t.Errorf("%d deployments took %d requests, want 2 + ceil(%d/200) = 4", d, total, d)
-	}
 }

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/render"
+	"github.com/prefect-apply/prefect-apply/internal/state"
 	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
@@ -221,66 +224,28 @@ func compact(v any) string {
 	return string(raw)
 }
 
-// planDoc is the JSON plan (docs/plan-json.md).
-type planDoc struct {
-	Version int    `json:"version"`
-	Set     string `json:"set"`
-	Summary struct {
-		Create, Update, Replace, Delete, Orphan, Unmanaged, Adopt int
-		NoOp                                                      int  `json:"noop"`
-		Changes                                                   bool `json:"changes"`
-	} `json:"summary"`
-	Changes []planChange `json:"changes"`
-}
-
-type planChange struct {
-	Key struct {
-		System, Kind, Namespace, Name string
-	} `json:"key"`
-	Action   string `json:"action"`
-	Reason   string `json:"reason"`
-	Implicit bool   `json:"implicit"`
-	Fields   []struct {
-		Path           string
-		Old, New       any
-		HasOld, HasNew bool
-	} `json:"fields"`
-}
-
-func (c planChange) object() string {
-	if c.Key.Kind == "WorkQueue" {
+// object names a change's object the way the tests list them: a pool by
+// name, a queue as pool/name.
+func object(c plan.Change) string {
+	if c.Key.Kind == state.KindWorkQueue {
 		return c.Key.Namespace + "/" + c.Key.Name
 	}
 	return c.Key.Name
 }
 
-// parsePlan decodes a JSON plan strictly: one document, nothing after it.
-func parsePlan(t *testing.T, out string) planDoc {
-	t.Helper()
-	dec := json.NewDecoder(strings.NewReader(out))
-	var doc planDoc
-	if err := dec.Decode(&doc); err != nil {
-		t.Fatalf("the JSON plan does not parse: %v\n%s", err, out)
-	}
-	if dec.More() {
-		t.Fatalf("text after the JSON plan:\n%s", out)
-	}
-	return doc
-}
-
 // changed lists the plan's changes that are not no-ops, one line per field:
 // "ACTION OBJECT PATH OLD→NEW".
-func (d planDoc) changed() []string {
+func changed(d render.PlanDocument) []string {
 	var out []string
 	for _, c := range d.Changes {
 		if c.Action == "no-op" {
 			continue
 		}
 		if len(c.Fields) == 0 {
-			out = append(out, fmt.Sprintf("%s %s", c.Action, c.object()))
+			out = append(out, fmt.Sprintf("%s %s", c.Action, object(c)))
 		}
 		for _, f := range c.Fields {
-			out = append(out, fmt.Sprintf("%s %s %s %s→%s", c.Action, c.object(), f.Path, compact(f.Old), compact(f.New)))
+			out = append(out, fmt.Sprintf("%s %s %s %s→%s", c.Action, object(c), f.Path, compact(f.Old), compact(f.New)))
 		}
 	}
 	return out

@@ -4,6 +4,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 // diff --output json and --output markdown against the real server: before
@@ -14,7 +17,7 @@ func TestDiffOutputFormats(t *testing.T) {
 	f := e.example("pools.yaml")
 
 	// Everything to create.
-	doc := parsePlan(t, e.diff(2, f, "--output", "json"))
+	doc := clitest.ParsePlan(t, e.diff(2, f, "--output", "json"))
 	if doc.Version != 1 || doc.Set != e.set {
 		t.Errorf("version %d, set %q", doc.Version, doc.Set)
 	}
@@ -28,7 +31,7 @@ func TestDiffOutputFormats(t *testing.T) {
 		if c.Key.System != "prefect" || c.Action != "create" {
 			t.Errorf("change %+v", c)
 		}
-		got = append(got, c.Key.Kind+" "+c.object())
+		got = append(got, c.Key.Kind+" "+object(c))
 		if c.Implicit {
 			implicit++
 			if c.Key.Kind != "WorkQueue" || c.Key.Name != "default" {
@@ -54,7 +57,7 @@ func TestDiffOutputFormats(t *testing.T) {
 	// Pools come before their queues, queues of a pool by priority.
 	pos := map[string]int{}
 	for i, c := range doc.Changes {
-		pos[c.Key.Kind+" "+c.object()] = i
+		pos[c.Key.Kind+" "+object(c)] = i
 	}
 	for _, p := range examplePools {
 		if pos["WorkPool "+e.pool(p)] > pos["WorkQueue "+e.pool(p)+"/default"] {
@@ -92,7 +95,7 @@ func TestDiffOutputFormats(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("sync -o json: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if d := parsePlan(t, stdout); d.Summary.Create != 9 {
+	if d := clitest.ParsePlan(t, stdout); d.Summary.Create != 9 {
 		t.Errorf("sync -o json plan summary: %+v", d.Summary)
 	}
 	if !strings.Contains(stderr, "Sync: 9 applied, 0 failed, 0 skipped.") {
@@ -100,9 +103,9 @@ func TestDiffOutputFormats(t *testing.T) {
 	}
 
 	// In sync.
-	doc = parsePlan(t, e.diff(0, f, "-o", "json"))
-	if doc.Summary.NoOp != 9 || doc.Summary.Changes || len(doc.changed()) != 0 {
-		t.Errorf("JSON plan in sync: %+v %v", doc.Summary, doc.changed())
+	doc = clitest.ParsePlan(t, e.diff(0, f, "-o", "json"))
+	if doc.Summary.NoOp != 9 || doc.Summary.Changes || len(changed(doc)) != 0 {
+		t.Errorf("JSON plan in sync: %+v %v", doc.Summary, changed(doc))
 	}
 	md = e.diff(0, f, "-o", "markdown")
 	if md != "### prefect-apply plan for set `"+e.set+"`\n\n**No changes**: the live state matches the file.\n" {
@@ -112,8 +115,8 @@ func TestDiffOutputFormats(t *testing.T) {
 	// One change: a description with Markdown and HTML metacharacters.
 	desc := "CPU-heavy flows | <b>bold</b> & `code`"
 	g := e.example("changed.yaml", "description: CPU-heavy flows", "description: \""+desc+"\"")
-	doc = parsePlan(t, e.diff(2, g, "-o", "json"))
-	var updates []planChange
+	doc = clitest.ParsePlan(t, e.diff(2, g, "-o", "json"))
+	var updates []plan.Change
 	for _, c := range doc.Changes {
 		if c.Action != "no-op" {
 			updates = append(updates, c)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 // The audit's scenario: set A syncs the example; set B exports the pools
@@ -56,7 +58,7 @@ func TestOwnershipStaysExclusive(t *testing.T) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
 		}
 	}
-	doc := parsePlan(t, b.diff(0, exp, "-o", "json"))
+	doc := clitest.ParsePlan(t, b.diff(0, exp, "-o", "json"))
 	if doc.Summary.Unmanaged == 0 || doc.Summary.Changes {
 		t.Errorf("JSON summary: %+v", doc.Summary)
 	}

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 // sync --prune deletes what the set created and the file no longer
@@ -62,7 +64,7 @@ func TestPruneOwnsOnlyWhatItCreated(t *testing.T) {
 	if strings.Contains(out, hand) || strings.Contains(out, other) {
 		t.Errorf("diff mentions a pool the set does not own:\n%s", out)
 	}
-	doc := parsePlan(t, e.diff(0, g, "-o", "json"))
+	doc := clitest.ParsePlan(t, e.diff(0, g, "-o", "json"))
 	if doc.Summary.Orphan != 2 || doc.Summary.Changes {
 		t.Errorf("JSON summary without --prune: %+v", doc.Summary)
 	}

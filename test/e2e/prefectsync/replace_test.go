@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 // A pool whose type changes (kubernetes → process, its jobTemplate gone) is
@@ -40,7 +42,7 @@ func TestTypeChangeIsAReplace(t *testing.T) {
 			t.Errorf("diff lacks %q:\n%s", want, out)
 		}
 	}
-	doc := parsePlan(t, e.diff(2, g, "-o", "json"))
+	doc := clitest.ParsePlan(t, e.diff(2, g, "-o", "json"))
 	replaced := 0
 	for _, c := range doc.Changes {
 		switch {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 // A secret the file would put in a plain field never shows. A ${VAR} of a
@@ -99,7 +101,7 @@ func TestSecretsInPlainFields(t *testing.T) {
 	if want := `+ description: "GBIF Norway automations (sensitive value)"`; !strings.Contains(text, want) {
 		t.Errorf("text plan: no %q:\n%s", want, text)
 	}
-	doc := parsePlan(t, e.diff(2, f, "-o", "json"))
+	doc := clitest.ParsePlan(t, e.diff(2, f, "-o", "json"))
 	for _, c := range doc.Changes {
 		if c.Key.Kind != "WorkPool" || c.Key.Name != e.pool("gbif-automations") {
 			continue

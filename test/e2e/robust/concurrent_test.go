@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 // conflictMessage is what a sync says when it lost a race for a name and
@@ -98,7 +99,7 @@ func TestTwoSyncsOfOneFile(t *testing.T) {
 				kubeKey("ServiceAccount", m.namespace, prefix+"sa-1"),
 			}
 			state.SortKeys(want)
-			if got := parsePlan(t, stdout).keysWith("delete"); !reflect.DeepEqual(got, want) {
+			if got := keysWith(clitest.ParsePlan(t, stdout), "delete"); !reflect.DeepEqual(got, want) {
 				t.Errorf("prune deleted\n %v\nwant\n %v", got, want)
 			}
 			for _, k := range want {
@@ -180,7 +181,7 @@ func TestTwoSetsAtOnce(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("sync --prune of set %s: exit %d\n%s", side, code, tail(stderr, 20))
 		}
-		if d := parsePlan(t, stdout).keysWith("delete"); len(d) > 0 {
+		if d := keysWith(clitest.ParsePlan(t, stdout), "delete"); len(d) > 0 {
 			t.Errorf("sync --prune of set %s with its own file deleted %v", side, d)
 		}
 	}
@@ -197,7 +198,7 @@ func TestTwoSetsAtOnce(t *testing.T) {
 	want := []state.Key{state.PoolKey("rb-set-a-pool-0"), state.PoolKey("rb-set-a-pool-4"),
 		kubeKey("ConfigMap", shared, "rb-set-a-cm-2"), kubeKey("ServiceAccount", shared, "rb-set-a-sa-1")}
 	state.SortKeys(want)
-	if got := parsePlan(t, stdout).keysWith("delete"); !reflect.DeepEqual(got, want) {
+	if got := keysWith(clitest.ParsePlan(t, stdout), "delete"); !reflect.DeepEqual(got, want) {
 		t.Errorf("prune of set a deleted\n %v\nwant\n %v", got, want)
 	}
 	if code, _, stderr := b.wait(); code != 0 {

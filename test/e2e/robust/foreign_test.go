@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -209,7 +210,7 @@ func TestPruneLeavesForeignObjects(t *testing.T) {
 	}
 	state.SortKeys(want)
 	stdout, _ := e.must(0, "sync", "-f", g, "--yes", "--prune", "-o", "json")
-	if got := parsePlan(t, stdout).keysWith("delete"); !reflect.DeepEqual(got, want) {
+	if got := keysWith(clitest.ParsePlan(t, stdout), "delete"); !reflect.DeepEqual(got, want) {
 		t.Errorf("sync --prune of the reduced file deleted\n %v\nwant\n %v", got, want)
 	}
 	for _, k := range want {
@@ -241,8 +242,8 @@ func TestPruneLeavesForeignObjects(t *testing.T) {
 		t.Errorf("emptying the set without --allow-empty: exit %d\n%s", code, stderr)
 	}
 	stdout, _ = e.must(0, "sync", "-f", empty, "--yes", "--prune", "--allow-empty", "-o", "json")
-	doc := parsePlan(t, stdout)
-	if got := doc.keysWith("delete"); !reflect.DeepEqual(got, wantEmptied) {
+	doc := clitest.ParsePlan(t, stdout)
+	if got := keysWith(doc, "delete"); !reflect.DeepEqual(got, wantEmptied) {
 		t.Errorf("emptying the set deleted\n %v\nwant\n %v", got, wantEmptied)
 	}
 	for _, k := range wantEmptied {

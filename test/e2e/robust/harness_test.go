@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -24,8 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/render"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
@@ -49,17 +48,8 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	bin, p, k := shared(t)
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.QPS, cfg.Burst = 200, 400 // client-go's default of 5 a second would dominate the tests
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	return &env{t: t, bin: bin, prefect: p, kube: k, dyn: dyn, dir: dir, vars: map[string]string{
+	return &env{t: t, bin: bin, prefect: p, kube: k, dyn: k.Dynamic(t), dir: dir, vars: map[string]string{
 		"PREFECT_API_URL": p.URL,
 		"KUBECONFIG":      k.Kubeconfig,
 		"HOME":            dir,
@@ -233,34 +223,8 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// planDoc is the JSON plan (docs/plan-json.md).
-type planDoc struct {
-	Set     string `json:"set"`
-	Summary struct {
-		Create, Update, Replace, Delete, Orphan, Noop, Unmanaged int
-		Changes                                                  bool
-	} `json:"summary"`
-	Changes []planChange `json:"changes"`
-}
-
-type planChange struct {
-	Key      state.Key `json:"key"`
-	Action   string    `json:"action"`
-	Implicit bool      `json:"implicit"`
-	Reason   string    `json:"reason"`
-}
-
-func parsePlan(t *testing.T, out string) planDoc {
-	t.Helper()
-	var doc planDoc
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("the JSON plan does not parse: %v\n%s", err, tail(out, 20))
-	}
-	return doc
-}
-
 // keysWith returns the keys of the changes with the given action.
-func (d planDoc) keysWith(action string) []state.Key {
+func keysWith(d render.PlanDocument, action plan.Action) []state.Key {
 	var out []state.Key
 	for _, c := range d.Changes {
 		if c.Action == action {
@@ -283,7 +247,7 @@ const (
 )
 
 // outcomes reads the progress lines of a sync for each planned change.
-func outcomes(changes []planChange, stderr string) map[state.Key]outcome {
+func outcomes(changes []plan.Change, stderr string) map[state.Key]outcome {
 	lines := strings.Split(stderr, "\n")
 	out := map[state.Key]outcome{}
 	for _, c := range changes {
@@ -300,11 +264,11 @@ func outcomes(changes []planChange, stderr string) map[state.Key]outcome {
 			switch {
 			case appliedLine(l):
 				o = applied
-			case strings.HasPrefix(rest, c.Action+" skipped: not started: interrupted"):
+			case strings.HasPrefix(rest, string(c.Action)+" skipped: not started: interrupted"):
 				o = interrupted
-			case strings.HasPrefix(rest, c.Action+" skipped: "):
+			case strings.HasPrefix(rest, string(c.Action)+" skipped: "):
 				o = skipped
-			case strings.HasPrefix(rest, c.Action+" failed: "):
+			case strings.HasPrefix(rest, string(c.Action)+" failed: "):
 				o = failed
 			default:
 				continue

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 var summaryLine = regexp.MustCompile(`(?m)^Sync: (\d+) applied, (\d+) failed, (\d+) skipped\.$`)
@@ -68,7 +69,7 @@ func TestInterruptedSyncReportsAndConverges(t *testing.T) {
 				if !strings.Contains(stderr, tc.says) {
 					t.Errorf("stderr does not say the run is stopping (%q):\n%s", tc.says, tail(stderr, 20))
 				}
-				doc := parsePlan(t, stdout)
+				doc := clitest.ParsePlan(t, stdout)
 				outs := outcomes(doc.Changes, stderr)
 				count := map[outcome]int{}
 				for _, c := range doc.Changes {
@@ -125,7 +126,7 @@ func TestInterruptedSyncReportsAndConverges(t *testing.T) {
 
 				// The next sync applies the rest, nothing applied twice.
 				stdout, _ = e.must(0, "sync", "-f", f, "--yes", "-o", "json")
-				again := parsePlan(t, stdout)
+				again := clitest.ParsePlan(t, stdout)
 				for _, c := range again.Changes {
 					o := outs[c.Key]
 					switch {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
@@ -101,7 +102,7 @@ func TestMain(m *testing.M) {
 
 // build compiles the real binary once, as users run it.
 func build(tb testing.TB, dir string) string {
-	root := servers.RepoRoot(tb)
+	root := repo.Root(tb)
 	out := filepath.Join(dir, "prefect-apply")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/prefect-apply/prefect-apply/internal/state"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
 // Names Prefect accepts and that are hard to carry through URLs, JSON,
@@ -97,7 +98,7 @@ func TestNamesEscapedEndToEnd(t *testing.T) {
 	stdout, _ = e.must(0, "sync", "-f", g, "--yes", "--prune", "-o", "json")
 	want := []state.Key{state.PoolKey(".."), state.QueueKey(" ünïcødé ✓ 日本 🚀 ", "cafe\u0301"), state.QueueKey(long, emoji)}
 	state.SortKeys(want)
-	if got := parsePlan(t, stdout).keysWith("delete"); !reflect.DeepEqual(got, want) {
+	if got := keysWith(clitest.ParsePlan(t, stdout), "delete"); !reflect.DeepEqual(got, want) {
 		t.Errorf("prune deleted\n %q\nwant\n %q", got, want)
 	}
 	for _, k := range want {

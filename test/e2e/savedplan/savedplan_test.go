@@ -6,10 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,97 +15,34 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/prefect-apply/prefect-apply/internal/cli"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
 // world runs prefect-apply in-process against one Prefect server.
 type world struct {
-	t    *testing.T
-	url  string
-	dir  string
-	vars map[string]string
-	all  bytes.Buffer // everything prefect-apply printed
+	*clitest.Harness
+	prefect *servers.Prefect
 }
 
 func newWorld(t *testing.T, p *servers.Prefect, vars map[string]string) *world {
-	w := &world{t: t, url: p.URL, dir: t.TempDir(), vars: map[string]string{"PREFECT_API_URL": p.URL}}
-	for k, v := range vars {
-		w.vars[k] = v
-	}
+	w := &world{Harness: clitest.New(t, map[string]string{"PREFECT_API_URL": p.URL}), prefect: p}
+	maps.Copy(w.Vars, vars)
 	return w
-}
-
-func (w *world) run(args ...string) (int, string, string) {
-	w.t.Helper()
-	ios, _, out, errOut := cli.Test()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	lookup := func(k string) (string, bool) { v, ok := w.vars[k]; return v, ok }
-	code := cli.Run(ctx, ios, &cli.Env{LookupEnv: lookup, HomeDir: w.dir}, args)
-	w.all.WriteString(out.String() + errOut.String())
-	return code, out.String(), errOut.String()
-}
-
-func (w *world) mustRun(want int, args ...string) (string, string) {
-	w.t.Helper()
-	code, out, errOut := w.run(args...)
-	if code != want {
-		w.t.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
-	}
-	return out, errOut
 }
 
 // example writes examples/pools.yaml with replacements (old, new, ...; each
 // must apply) as pools.yaml and returns its path.
 func (w *world) example(replace ...string) string {
-	w.t.Helper()
-	raw, err := os.ReadFile(filepath.Join(servers.RepoRoot(w.t), "examples", "pools.yaml"))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	s := string(raw)
-	for i := 0; i+1 < len(replace); i += 2 {
-		if !strings.Contains(s, replace[i]) {
-			w.t.Fatalf("examples/pools.yaml has no %q", replace[i])
-		}
-		s = strings.Replace(s, replace[i], replace[i+1], 1)
-	}
-	path := filepath.Join(w.dir, "pools.yaml")
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		w.t.Fatal(err)
-	}
-	return path
+	w.T.Helper()
+	return w.Example("pools.yaml", replace...)
 }
 
-// api sends a JSON request to the Prefect API and decodes the answer into
-// out (when not nil).
+// api sends a request to the Prefect API (servers.Prefect.MustRequest).
 func (w *world) api(method, path string, body, out any) {
-	w.t.Helper()
-	var r io.Reader
-	if body != nil {
-		raw, _ := json.Marshal(body)
-		r = bytes.NewReader(raw)
-	}
-	req, _ := http.NewRequest(method, w.url+path, r)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		w.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			w.t.Fatal(err)
-		}
-	}
+	w.T.Helper()
+	w.prefect.MustRequest(w.T, method, path, body, out)
 }
 
 type pool struct {
@@ -118,14 +53,14 @@ type pool struct {
 }
 
 func (w *world) pool(name string) pool {
-	w.t.Helper()
+	w.T.Helper()
 	var p pool
 	w.api("GET", "/work_pools/"+name, nil, &p)
 	return p
 }
 
 func (w *world) poolNames() []string {
-	w.t.Helper()
+	w.T.Helper()
 	var ps []pool
 	w.api("POST", "/work_pools/filter", map[string]any{}, &ps)
 	var out []string
@@ -138,7 +73,7 @@ func (w *world) poolNames() []string {
 // reset deletes every pool and variable, so that tests can share a server
 // (starting one takes most of a test's time).
 func (w *world) reset() {
-	w.t.Helper()
+	w.T.Helper()
 	for _, name := range w.poolNames() {
 		w.api("DELETE", "/work_pools/"+name, nil, nil)
 	}
@@ -179,23 +114,23 @@ func limit(p pool) string {
 func savedPlanApplies(t *testing.T, p *servers.Prefect) {
 	w := newWorld(t, p, nil)
 	f := w.example()
-	plan := filepath.Join(w.dir, "plan.json")
+	plan := filepath.Join(w.Dir, "plan.json")
 
-	_, errOut := w.mustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
+	_, errOut := w.Must(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
 	if !strings.Contains(errOut, "Saved the plan to "+plan) {
 		t.Errorf("diff --out says:\n%s", errOut)
 	}
 	if got := w.poolNames(); len(got) != 0 {
 		t.Fatalf("diff --out created pools: %v", got)
 	}
-	out, _ := w.mustRun(0, "sync", "-f", f, "--plan", plan, "--yes")
+	out := w.MustRun(0, "sync", "-f", f, "--plan", plan, "--yes")
 	if !strings.Contains(out, `work pool "gpu-tasks": created`) {
 		t.Errorf("sync --plan:\n%s", out)
 	}
-	w.mustRun(0, "diff", "-f", f, "--skip-kubernetes")
+	w.MustRun(0, "diff", "-f", f, "--skip-kubernetes")
 
 	f = w.example("concurrencyLimit: 4", "concurrencyLimit: 5")
-	w.mustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
+	w.MustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
 	queueUpdated := func() string {
 		var q pool
 		w.api("GET", "/work_pools/cpu-intensive/queues/default", nil, &q)
@@ -212,14 +147,14 @@ func savedPlanApplies(t *testing.T, p *servers.Prefect) {
 	if queueUpdated() == before {
 		t.Errorf("the worker's poll did not move the queue's updated (%s): this test no longer shows that a poll is not a change", before)
 	}
-	out, _ = w.mustRun(0, "sync", "-f", f, "--plan", plan, "--yes")
+	out = w.MustRun(0, "sync", "-f", f, "--plan", plan, "--yes")
 	if !strings.Contains(out, `work pool "cpu-intensive": updated`) {
 		t.Errorf("sync --plan:\n%s", out)
 	}
 	if got := limit(w.pool("cpu-intensive")); got != "5" {
 		t.Errorf("cpu-intensive's limit is %s after sync --plan, want 5", got)
 	}
-	w.mustRun(0, "diff", "-f", f, "--skip-kubernetes")
+	w.MustRun(0, "diff", "-f", f, "--skip-kubernetes")
 }
 
 // A pool changed out of band after the plan was saved: sync --plan names
@@ -227,13 +162,13 @@ func savedPlanApplies(t *testing.T, p *servers.Prefect) {
 func savedPlanRefusesOutOfBandChange(t *testing.T, p *servers.Prefect) {
 	w := newWorld(t, p, nil)
 	f := w.example()
-	w.mustRun(0, "sync", "-f", f, "--skip-kubernetes", "--yes")
+	w.MustRun(0, "sync", "-f", f, "--skip-kubernetes", "--yes")
 	f = w.example("concurrencyLimit: 4", "concurrencyLimit: 5")
-	plan := filepath.Join(w.dir, "plan.json")
-	w.mustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
+	plan := filepath.Join(w.Dir, "plan.json")
+	w.MustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
 
 	w.api("PATCH", "/work_pools/memory-intensive", map[string]any{"concurrency_limit": 9}, nil)
-	_, errOut := w.mustRun(1, "sync", "-f", f, "--plan", plan, "--yes")
+	_, errOut := w.Must(1, "sync", "-f", f, "--plan", plan, "--yes")
 	for _, want := range []string{`work pool "memory-intensive": changed since the plan was made`, plan + " is out of date: 1 object above changed", "nothing was changed"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("sync --plan stderr lacks %q:\n%s", want, errOut)
@@ -250,8 +185,8 @@ func savedPlanRefusesOutOfBandChange(t *testing.T, p *servers.Prefect) {
 	}
 
 	// A new plan shows both and applies.
-	w.mustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
-	w.mustRun(0, "sync", "-f", f, "--plan", plan, "--yes")
+	w.MustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
+	w.MustRun(0, "sync", "-f", f, "--plan", plan, "--yes")
 	if a, b := limit(w.pool("cpu-intensive")), limit(w.pool("memory-intensive")); a != "5" || b != "2" {
 		t.Errorf("limits after the new plan: %s, %s", a, b)
 	}
@@ -262,11 +197,11 @@ func savedPlanRefusesOutOfBandChange(t *testing.T, p *servers.Prefect) {
 func savedPlanRefusesOtherFileAndNewObjects(t *testing.T, p *servers.Prefect) {
 	w := newWorld(t, p, nil)
 	f := w.example()
-	plan := filepath.Join(w.dir, "plan.json")
-	w.mustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
+	plan := filepath.Join(w.Dir, "plan.json")
+	w.MustRun(2, "diff", "-f", f, "--skip-kubernetes", "--out", plan)
 
 	f = w.example("description: Flows that need a GPU", "description: Flows that need a GPU, soon")
-	_, errOut := w.mustRun(1, "sync", "-f", f, "--plan", plan, "--yes")
+	_, errOut := w.Must(1, "sync", "-f", f, "--plan", plan, "--yes")
 	if want := plan + " was made from a different " + f; !strings.Contains(errOut, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
 	}
@@ -276,7 +211,7 @@ func savedPlanRefusesOtherFileAndNewObjects(t *testing.T, p *servers.Prefect) {
 
 	f = w.example()
 	w.api("POST", "/work_pools/", map[string]any{"name": "gpu-tasks", "type": "kubernetes"}, nil)
-	_, errOut = w.mustRun(1, "sync", "-f", f, "--plan", plan, "--yes")
+	_, errOut = w.Must(1, "sync", "-f", f, "--plan", plan, "--yes")
 	if want := `work pool "gpu-tasks": created since the plan was made; the saved plan creates it, now it leaves it alone, not managed by the set`; !strings.Contains(errOut, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
 	}
@@ -293,25 +228,14 @@ func TestSavedPlanSecretsEndToEnd(t *testing.T) {
 	k := servers.StartKube(t)
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
 	w := newWorld(t, p, map[string]string{"PREFECT_API_AUTH_STRING": canary, "KUBECONFIG": k.Kubeconfig})
-	t.Cleanup(func() {
-		if strings.Contains(w.all.String(), canary) || strings.Contains(w.all.String(), base64.StdEncoding.EncodeToString([]byte(canary))) {
-			t.Errorf("the secret value appeared in prefect-apply's output")
-		}
-	})
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	w.NeverPrints(canary, base64.StdEncoding.EncodeToString([]byte(canary)))
+	cs := k.Clientset(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	f := w.example()
-	plan := filepath.Join(w.dir, "plan.json")
-	w.mustRun(2, "diff", "-f", f, "--out", plan)
+	plan := filepath.Join(w.Dir, "plan.json")
+	w.MustRun(2, "diff", "-f", f, "--out", plan)
 	noCanary := func() {
 		t.Helper()
 		raw, err := os.ReadFile(plan)
@@ -330,8 +254,8 @@ func TestSavedPlanSecretsEndToEnd(t *testing.T) {
 	noCanary()
 
 	// The value in the environment changed after the plan was made.
-	w.vars["PREFECT_API_AUTH_STRING"] = "admin:rotated"
-	_, errOut := w.mustRun(1, "sync", "-f", f, "--plan", plan, "--yes")
+	w.Vars["PREFECT_API_AUTH_STRING"] = "admin:rotated"
+	_, errOut := w.Must(1, "sync", "-f", f, "--plan", plan, "--yes")
 	if want := `Secret "prefect/prefect-basic-auth": the value of data.auth-string differs from the one the plan was made with`; !strings.Contains(errOut, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
 	}
@@ -339,22 +263,22 @@ func TestSavedPlanSecretsEndToEnd(t *testing.T) {
 		t.Fatal("a refused plan created the namespace")
 	}
 
-	w.vars["PREFECT_API_AUTH_STRING"] = canary
-	w.mustRun(0, "sync", "-f", f, "--plan", plan, "--yes")
+	w.Vars["PREFECT_API_AUTH_STRING"] = canary
+	w.MustRun(0, "sync", "-f", f, "--plan", plan, "--yes")
 	sec, err := cs.CoreV1().Secrets("prefect").Get(ctx, "prefect-basic-auth", metav1.GetOptions{})
 	if err != nil || string(sec.Data["auth-string"]) != canary {
 		t.Fatalf("the Secret after sync --plan: %v", err)
 	}
-	w.mustRun(0, "diff", "-f", f)
+	w.MustRun(0, "diff", "-f", f)
 
 	// An in-sync plan, then the Secret changed in the cluster.
-	w.mustRun(0, "diff", "-f", f, "--out", plan)
+	w.MustRun(0, "diff", "-f", f, "--out", plan)
 	noCanary()
 	sec.Labels["team"] = "data"
 	if _, err := cs.CoreV1().Secrets("prefect").Update(ctx, sec, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut = w.mustRun(1, "sync", "-f", f, "--plan", plan, "--yes")
+	_, errOut = w.Must(1, "sync", "-f", f, "--plan", plan, "--yes")
 	if want := `Secret "prefect/prefect-basic-auth": changed since the plan was made (resourceVersion `; !strings.Contains(errOut, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, errOut)
 	}

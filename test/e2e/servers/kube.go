@@ -3,7 +3,6 @@ package servers
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 )
 
 // Kube is a throw-away kube-apiserver (with its own etcd) started by
@@ -49,11 +50,7 @@ func StartKube(tb testing.TB) *Kube {
 	if testing.Short() {
 		tb.Skip("skipping kube-apiserver end-to-end test in -short mode")
 	}
-	root, err := kubeRepoRoot()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	scripts := filepath.Join(root, "hack", "kube")
+	scripts := repo.Path(tb, "hack", "kube")
 
 	kubeBuild.once.Do(func() {
 		kubeBuild.err = runKubeScript(tb, kubeBuildTimeout, nil, filepath.Join(scripts, "build.sh"))
@@ -143,29 +140,4 @@ func kubeLastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// kubeRepoRoot finds the repository root: the nearest directory above the
-// working directory that has a go.mod and hack/kube/start.sh (the tool
-// modules under hack/tools have a go.mod but no scripts).
-func kubeRepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if kubeFileExists(filepath.Join(dir, "go.mod")) && kubeFileExists(filepath.Join(dir, "hack", "kube", "start.sh")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("repository root (go.mod with hack/kube/start.sh) not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-func kubeFileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }

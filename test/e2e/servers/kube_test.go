@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
@@ -87,10 +86,7 @@ func (c *kubeClient) canListPods(t *testing.T, ctx context.Context, user, ns str
 // service-account tokens and enforced RBAC.
 func TestKube(t *testing.T) {
 	k := servers.StartKube(t)
-	cfg, err := clientcmd.BuildConfigFromFlags("", k.Kubeconfig)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := k.Config(t)
 	if cfg.Host != k.Host {
 		t.Errorf("kubeconfig server = %q, Host = %q", cfg.Host, k.Host)
 	}

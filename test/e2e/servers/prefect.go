@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prefect-apply/prefect-apply/internal/testutil/repo"
 )
 
 // PrefectOptions configures StartPrefect.
@@ -81,47 +82,14 @@ func (p *Prefect) LogTail(n int) string {
 }
 
 var (
-	rootOnce sync.Once
-	rootDir  string
-	rootErr  error
-
 	installOnce sync.Once
 	installErr  error
 )
 
-// RepoRoot returns the repository root: the nearest directory at or above
-// the working directory that holds go.mod.
-func RepoRoot(tb testing.TB) string {
-	tb.Helper()
-	rootOnce.Do(func() {
-		dir, err := os.Getwd()
-		if err != nil {
-			rootErr = err
-			return
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				rootDir = dir
-				return
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				rootErr = errors.New("go.mod not found above the working directory")
-				return
-			}
-			dir = parent
-		}
-	})
-	if rootErr != nil {
-		tb.Fatalf("servers: finding the repository root: %v", rootErr)
-	}
-	return rootDir
-}
-
 // installPrefect runs hack/prefect/install.sh once per process.
 func installPrefect(tb testing.TB) {
 	tb.Helper()
-	root := RepoRoot(tb)
+	root := repo.Root(tb)
 	installOnce.Do(func() {
 		python := os.Getenv("PYTHON")
 		if python == "" {
@@ -151,7 +119,7 @@ func installPrefect(tb testing.TB) {
 func venvPath(tb testing.TB, elem ...string) string {
 	tb.Helper()
 	installPrefect(tb)
-	p := filepath.Join(append([]string{RepoRoot(tb), ".cache", "prefect-venv", "bin"}, elem...)...)
+	p := filepath.Join(append([]string{repo.Root(tb), ".cache", "prefect-venv", "bin"}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
 		tb.Fatalf("servers: %v (hack/prefect/install.sh did not produce it)", err)
 	}
@@ -182,7 +150,7 @@ func StartPrefect(tb testing.TB, opts PrefectOptions) *Prefect {
 		tb.Skip("skipping the Prefect server end-to-end test in -short mode")
 	}
 	installPrefect(tb)
-	root := RepoRoot(tb)
+	root := repo.Root(tb)
 
 	args := []string{}
 	if opts.AuthString != "" {

@@ -20,6 +20,23 @@ var apiClient = &http.Client{Timeout: 2 * time.Minute}
 // transport error or an answer that does not decode.
 func (p *Prefect) Request(tb testing.TB, method, path string, body, out any) int {
 	tb.Helper()
+	status, _ := p.send(tb, method, path, body, out)
+	return status
+}
+
+// MustRequest sends a request as Request does and fails tb unless the
+// answer is 2xx.
+func (p *Prefect) MustRequest(tb testing.TB, method, path string, body, out any) {
+	tb.Helper()
+	if status, raw := p.send(tb, method, path, body, out); status >= 300 {
+		tb.Fatalf("%s %s: %d %s", method, path, status, raw)
+	}
+}
+
+// send sends a request (see Request) and returns the status and the body
+// of the answer.
+func (p *Prefect) send(tb testing.TB, method, path string, body, out any) (int, []byte) {
+	tb.Helper()
 	var r io.Reader
 	if body != nil {
 		raw, _ := json.Marshal(body)
@@ -45,7 +62,7 @@ func (p *Prefect) Request(tb testing.TB, method, path string, body, out any) int
 			tb.Fatalf("%s %s: %v\n%s", method, path, err, raw)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, raw
 }
 
 // Get reads path into out (see Request): true on 200, false on 404; any

@@ -3,71 +3,38 @@
 package status
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prefect-apply/prefect-apply/internal/cli"
 	"github.com/prefect-apply/prefect-apply/internal/render"
+	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 	"github.com/prefect-apply/prefect-apply/test/e2e/servers"
 )
 
+// world runs prefect-apply in-process against one Prefect server.
 type world struct {
-	t    *testing.T
-	url  string
-	dir  string
-	vars map[string]string
+	*clitest.Harness
+	prefect *servers.Prefect
 }
 
-func (w *world) run(want int, args ...string) (string, string) {
-	w.t.Helper()
-	ios, _, out, errOut := cli.Test()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	lookup := func(k string) (string, bool) { v, ok := w.vars[k]; return v, ok }
-	if code := cli.Run(ctx, ios, &cli.Env{LookupEnv: lookup, HomeDir: w.dir}, args); code != want {
-		w.t.Fatalf("prefect-apply %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
-	}
-	return out.String(), errOut.String()
-}
-
+// status runs `status -o json` and decodes its report.
 func (w *world) status(args ...string) render.StatusReport {
-	w.t.Helper()
-	out, _ := w.run(0, append([]string{"status", "-o", "json"}, args...)...)
+	w.T.Helper()
+	out := w.MustRun(0, append([]string{"status", "-o", "json"}, args...)...)
 	var r render.StatusReport
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		w.t.Fatalf("%v\n%s", err, out)
+		w.T.Fatalf("%v\n%s", err, out)
 	}
 	return r
 }
 
+// api sends a request to the Prefect API (servers.Prefect.MustRequest).
 func (w *world) api(method, path string, body, out any) {
-	w.t.Helper()
-	raw, _ := json.Marshal(body)
-	req, _ := http.NewRequest(method, w.url+path, bytes.NewReader(raw))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		w.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, answer)
-	}
-	if out != nil {
-		if err := json.Unmarshal(answer, out); err != nil {
-			w.t.Fatal(err)
-		}
-	}
+	w.T.Helper()
+	w.prefect.MustRequest(w.T, method, path, body, out)
 }
 
 func byName(r render.StatusReport) map[string]render.PoolStatus {
@@ -82,15 +49,8 @@ func byName(r render.StatusReport) map[string]render.PoolStatus {
 // once one called in, late runs, and drift after an out-of-band change.
 func TestStatus(t *testing.T) {
 	p := servers.StartPrefect(t, servers.PrefectOptions{})
-	w := &world{t: t, url: p.URL, dir: t.TempDir(), vars: map[string]string{"PREFECT_API_URL": p.URL}}
-	raw, err := os.ReadFile(filepath.Join(servers.RepoRoot(t), "examples", "pools.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(w.dir, "pools.yaml")
-	if err := os.WriteFile(f, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w := &world{Harness: clitest.New(t, map[string]string{"PREFECT_API_URL": p.URL}), prefect: p}
+	f := w.Example("pools.yaml")
 
 	// Before sync: every pool is missing and drifts.
 	r := w.status("-f", f)
@@ -103,7 +63,7 @@ func TestStatus(t *testing.T) {
 		}
 	}
 
-	w.run(0, "sync", "-f", f, "--skip-kubernetes", "--yes")
+	w.MustRun(0, "sync", "-f", f, "--skip-kubernetes", "--yes")
 	started := time.Now().Add(-time.Minute)
 	w.api("POST", "/work_pools/gpu-tasks/workers/heartbeat", map[string]any{"name": "gpu-worker-1", "heartbeat_interval_seconds": 30}, nil)
 	var flow struct {
@@ -153,7 +113,7 @@ func TestStatus(t *testing.T) {
 		t.Errorf("gpu-tasks late runs: %v", n)
 	}
 
-	out, errOut := w.run(0, "status", "-f", f, "--stats")
+	out, errOut := w.Must(0, "status", "-f", f, "--stats")
 	for _, want := range []string{"gpu-tasks", "1 online", "  urgent", "priority 2", "4 pools, 5 queues", "all in sync with " + f} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
@@ -181,7 +141,7 @@ func TestStatus(t *testing.T) {
 	if pools["cpu-intensive"].Sync != render.InSync {
 		t.Errorf("cpu-intensive drifts: %+v", pools["cpu-intensive"])
 	}
-	out, _ = w.run(0, "status", "-f", f)
+	out = w.MustRun(0, "status", "-f", f)
 	if !strings.Contains(out, "2 differ from "+f) {
 		t.Errorf("status after the changes:\n%s", out)
 	}
@@ -198,7 +158,7 @@ func TestStatus(t *testing.T) {
 // urgent queue: status counts it on the pool and the queue, and counts the
 // two late runs without a deployment on cpu-intensive.
 func checkWorkCounts(w *world, f, flow string) {
-	w.t.Helper()
+	w.T.Helper()
 	var dep struct {
 		ID string `json:"id"`
 	}
@@ -214,9 +174,9 @@ func checkWorkCounts(w *world, f, flow string) {
 	}
 	if gpu.Deployments == nil || *gpu.Deployments != 1 || gpu.Runs == nil || gpu.Runs.Running != 1 || gpu.Runs.Total() != 1 ||
 		running.Deployments == nil || *running.Deployments != 1 || running.Runs == nil || running.Runs.Running != 1 {
-		w.t.Errorf("gpu-tasks with a running deployment: %+v, urgent %+v", gpu, running)
+		w.T.Errorf("gpu-tasks with a running deployment: %+v, urgent %+v", gpu, running)
 	}
 	if cpu.Deployments == nil || *cpu.Deployments != 0 || cpu.Runs == nil || cpu.Runs.Scheduled != 2 {
-		w.t.Errorf("cpu-intensive's late runs: deployments %v, runs %+v", cpu.Deployments, cpu.Runs)
+		w.T.Errorf("cpu-intensive's late runs: deployments %v, runs %+v", cpu.Deployments, cpu.Runs)
 	}
 }
