@@ -145,7 +145,9 @@ type paged[T any] struct {
 }
 
 // paginate reads a /paginate route page by page (200 a page) until its
-// last page, or maxPages of them when not 0.
+// last page, or maxPages of them when not 0. A server without the route
+// (404: an older Prefect 3) is read through the matching /filter route,
+// offset by offset, in full.
 func paginate[T any](ctx context.Context, c *Client, cl call, filter map[string]any, limit int) (paged[T], error) {
 	var out paged[T]
 	for page := 1; page <= maxPagesOr(limit); page++ {
@@ -154,7 +156,13 @@ func paginate[T any](ctx context.Context, c *Client, cl call, filter map[string]
 			Pages   int `json:"pages"`
 		}
 		cl.body = withKeys(filter, "limit", pageSize, "page", page)
-		if err := c.do(ctx, cl, &resp); err != nil {
+		err := c.do(ctx, cl, &resp)
+		if page == 1 && IsNotFound(err) && strings.HasSuffix(cl.route, "/paginate") {
+			cl.route = strings.TrimSuffix(cl.route, "paginate") + "filter"
+			out.items, err = listAll[T](ctx, c, cl, filter, nil)
+			return out, err
+		}
+		if err != nil {
 			return out, err
 		}
 		out.items = append(out.items, resp.Results...)
