@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/render"
 )
 
@@ -94,7 +95,7 @@ func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
 	if err := writePlan(opts.IO, opts.Output, p.Plan); err != nil {
 		return err
 	}
-	if err := refused(p.Plan, "sync would change nothing"); err != nil {
+	if err := reconcile.Refused(p.Plan, "sync would change nothing"); err != nil {
 		return err
 	}
 	if err := opts.strict(p.Plan, "sync --strict would change nothing"); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/prefect-apply/prefect-apply/internal/kube"
+	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
 	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 )
@@ -178,4 +179,13 @@ func printRequests(ios *IOStreams, server string, stats map[string]int) {
 	for _, k := range slices.Sorted(maps.Keys(stats)) {
 		fmt.Fprintf(ios.ErrOut, "  %-44s %d\n", k, stats[k])
 	}
+}
+
+// strict is --strict's refusal of a plan with warnings; nil without the
+// flag.
+func (f *planFlags) strict(p *plan.Plan, what string) error {
+	if !f.Strict {
+		return nil
+	}
+	return reconcile.Strict(p, what)
 }

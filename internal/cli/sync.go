@@ -14,7 +14,6 @@ import (
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/render"
-	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
 // SyncOptions are the flags of `sync`.
@@ -146,7 +145,7 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	if err := writePlan(ios, opts.Output, p.Plan); err != nil {
 		return err
 	}
-	if err := refused(p.Plan, "nothing was changed"); err != nil {
+	if err := reconcile.Refused(p.Plan, "nothing was changed"); err != nil {
 		return err
 	}
 	if err := opts.strict(p.Plan, "nothing was changed"); err != nil {
@@ -188,10 +187,10 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 // confirmation unless --yes.
 func (opts *SyncOptions) approve(p *plan.Plan) error {
 	ios := opts.IO
-	if what := replacing(p); what != "" && !opts.AllowReplace {
+	if what := reconcile.Replacing(p); what != "" && !opts.AllowReplace {
 		return fmt.Errorf("the plan replaces %s; nothing was changed: rerun with --allow-replace to do it", what)
 	}
-	if err := blocked(p, "nothing was changed"); err != nil {
+	if err := reconcile.Blocked(p, "nothing was changed"); err != nil {
 		return err
 	}
 	if opts.Yes {
@@ -227,70 +226,4 @@ func confirm(ios *IOStreams) (bool, error) {
 		return false, err
 	}
 	return strings.TrimSpace(line) == "yes", nil
-}
-
-// replacing says what a plan replaces that needs --allow-replace (not
-// objects already being deleted), for the refusal without it; "" when
-// nothing.
-func replacing(p *plan.Plan) string {
-	pools, objects := 0, 0
-	for _, c := range p.Changes {
-		if c.Action != plan.Replace || c.Terminating {
-			continue
-		}
-		if c.Key.System == state.Kubernetes {
-			objects++
-		} else {
-			pools++
-		}
-	}
-	var parts []string
-	if pools > 0 {
-		parts = append(parts, fmt.Sprintf("%d work pool%s (a type change deletes and recreates the pool and its queues)", pools, plural(pools)))
-	}
-	if objects > 0 {
-		parts = append(parts, fmt.Sprintf("%d Kubernetes object%s (fields the server does not change in place: deleted and created again)", objects, plural(objects)))
-	}
-	return strings.Join(parts, " and ")
-}
-
-// refused is the error of a plan with objects the API server refused in a
-// dry run, each named with the server's reason; nil when there are none.
-// what says what it means for this command.
-func refused(p *plan.Plan, what string) error {
-	probs := p.Problems()
-	if len(probs) == 0 {
-		return nil
-	}
-	lines := make([]string, 0, len(probs))
-	for _, c := range probs {
-		lines = append(lines, render.Object(c.Key)+": "+c.Problem)
-	}
-	return fmt.Errorf("the API server refuses %d object%s in a dry run; %s: fix the file\n  %s",
-		len(probs), plural(len(probs)), what, strings.Join(lines, "\n  "))
-}
-
-// blocked is the error of a plan that would strand deployments (their
-// pool or queue deleted or replaced) without --allow-orphaning; nil when
-// it would not. what says what it means for this command.
-func blocked(p *plan.Plan, what string) error {
-	changes := p.Blocked()
-	if len(changes) == 0 {
-		return nil
-	}
-	lines := make([]string, 0, len(changes))
-	for _, c := range changes {
-		lines = append(lines, render.Object(c.Key)+": "+render.ImpactCount(*c.Impact))
-	}
-	return fmt.Errorf("the plan %s %d object%s that deployments target; %s: no worker would pick up their runs. Move the deployments first, or rerun with --allow-orphaning\n  %s",
-		"deletes or replaces", len(changes), plural(len(changes)), what, strings.Join(lines, "\n  "))
-}
-
-// strict is the error of --strict on a plan with warnings; nil without.
-func (f *planFlags) strict(p *plan.Plan, what string) error {
-	warnings := p.Warnings()
-	if !f.Strict || len(warnings) == 0 {
-		return nil
-	}
-	return fmt.Errorf("--strict: the plan has %d warning%s; %s\n  %s", len(warnings), plural(len(warnings)), what, strings.Join(warnings, "\n  "))
 }
