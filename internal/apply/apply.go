@@ -47,8 +47,13 @@ type Targets struct {
 	// AllowReplace permits deleting and recreating pools whose type changed
 	// and Kubernetes objects whose immutable fields changed.
 	AllowReplace bool
-	// Concurrency bounds the changes in flight (default 8).
+	// Concurrency bounds the changes in flight (default 8): the ceiling
+	// of a window that adapts to the servers when Overloads is set.
 	Concurrency int
+	// Overloads counts the answers of the servers that said they were
+	// overloaded (429, 503, timeouts), across both clients: a rise halves
+	// the changes in flight. Nil keeps Concurrency changes in flight.
+	Overloads func() int64
 	// Progress, when set, is called as each change finishes, one call at
 	// a time.
 	Progress func(Result)
@@ -113,7 +118,7 @@ func Execute(ctx context.Context, p *plan.Plan, t Targets) []Result {
 	if grace <= 0 {
 		grace = defaultGrace
 	}
-	e := &execution{ctx: ctx, changes: changes, t: t, grace: grace, sem: make(chan struct{}, limit),
+	e := &execution{ctx: ctx, changes: changes, t: t, grace: grace, lim: newLimiter(limit, t.Overloads),
 		results: make([]Result, len(changes)), status: map[state.Key]Status{}}
 	for start := 0; start < len(changes); {
 		end := start
@@ -162,7 +167,7 @@ type execution struct {
 	changes []plan.Change
 	t       Targets
 	grace   time.Duration
-	sem     chan struct{} // bounds the changes in flight
+	lim     *limiter // bounds the changes in flight
 
 	mu      sync.Mutex
 	results []Result
@@ -207,9 +212,11 @@ func (e *execution) run(c plan.Change) Result {
 	if dep, ok := e.blocked(c); ok {
 		return Result{Key: c.Key, Action: c.Action, Status: Skipped, Error: fmt.Sprintf("not applied: it depends on %s, which was not applied", dep)}
 	}
-	e.sem <- struct{}{}
-	if e.ctx.Err() != nil { // interrupted while waiting for a slot
-		<-e.sem
+	from, ok := e.lim.acquire(e.ctx)
+	if !ok || e.ctx.Err() != nil { // interrupted while waiting for a slot
+		if ok {
+			e.lim.release(from)
+		}
 		return interrupted
 	}
 	began := time.Now()
@@ -217,7 +224,7 @@ func (e *execution) run(c plan.Change) Result {
 	err := apply(run, c, e.t)
 	cut := run.Err() != nil // the grace ran out
 	done()
-	<-e.sem
+	e.lim.release(from)
 	r := Result{Key: c.Key, Action: c.Action, Status: Applied, Implicit: c.Implicit, Duration: time.Since(began)}
 	if err != nil && cut {
 		err = fmt.Errorf("interrupted: still in flight %s after the interrupt, so cut off (it may or may not have been applied; sync again converges): %w", e.grace, err)

@@ -67,6 +67,9 @@ func (m *memPrefect) ReadDependents(_ context.Context, pools []string) (*state.D
 	return out, nil
 }
 
+// Overloads: the in-memory servers are never overloaded.
+func (m *memPrefect) Overloads() int64 { return 0 }
+
 func (m *memPrefect) tick() string {
 	m.clock++
 	return fmt.Sprintf("2026-11-26T10:00:%02d.000000Z", m.clock)
@@ -300,6 +303,8 @@ type memKube struct {
 }
 
 var _ KubeClient = (*memKube)(nil)
+
+func (k *memKube) Overloads() int64 { return 0 }
 
 func (k *memKube) Apply(_ context.Context, obj *unstructured.Unstructured, data map[string][]byte) error {
 	k.mu.Lock()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -71,9 +72,12 @@ const DefaultReplaceWait = 2 * time.Minute
 
 // Client talks to one cluster.
 type Client struct {
-	dyn     dynamic.Interface
-	force   bool
-	counter *counter
+	// overloads counts the answers that said the API server was
+	// overloaded (429, 503, server timeouts).
+	overloads atomic.Int64
+	dyn       dynamic.Interface
+	force     bool
+	counter   *counter
 	// Host and Context say which cluster, for messages.
 	Host    string
 	Context string
@@ -89,6 +93,10 @@ type Client struct {
 var ErrNoConfig = errors.New("no Kubernetes configuration")
 
 // New loads the configuration as kubectl does and returns a client.
+// Overloads is how many answers so far said the API server was
+// overloaded: the signal that applying adapts its concurrency to.
+func (c *Client) Overloads() int64 { return c.overloads.Load() }
+
 func New(opts Options) (*Client, error) {
 	rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: opts.Kubeconfig}
 	switch {

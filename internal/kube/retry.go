@@ -29,6 +29,9 @@ const (
 func retried[T any](ctx context.Context, c *Client, call func() (T, error)) (T, error) {
 	for attempt := 1; ; attempt++ {
 		v, err := call()
+		if overloaded(err) {
+			c.overloads.Add(1)
+		}
 		if err == nil || attempt == maxAttempts || !retryable(err) || ctx.Err() != nil {
 			return v, err
 		}
@@ -36,6 +39,13 @@ func retried[T any](ctx context.Context, c *Client, call func() (T, error)) (T, 
 			return v, err
 		}
 	}
+}
+
+// overloaded reports an answer that says the API server is overloaded:
+// 429 (API priority and fairness), 503, a server timeout.
+func overloaded(err error) bool {
+	return err != nil && (apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) ||
+		apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err))
 }
 
 // retryable reports the failures worth another attempt: the server busy,

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prefect-apply/prefect-apply/internal/wait"
@@ -43,6 +44,9 @@ type Options struct {
 
 // Client calls one Prefect API. It is safe for concurrent use.
 type Client struct {
+	// overloads counts the answers that said the server was overloaded
+	// (429, 502, 503, 504) and the attempts that timed out.
+	overloads  atomic.Int64
 	conn       Connection
 	http       *http.Client
 	counter    *counter
@@ -51,6 +55,11 @@ type Client struct {
 	userAgent  string
 	maxBody    int64
 }
+
+// Overloads is how many answers so far said the server was overloaded
+// (429, 502, 503, 504) or did not come in time: the signal that applying
+// adapts its concurrency to.
+func (c *Client) Overloads() int64 { return c.overloads.Load() }
 
 // New returns a client for the connection.
 func New(conn Connection, opts Options) (*Client, error) {

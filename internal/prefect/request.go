@@ -61,6 +61,9 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 	ctx = withRoute(ctx, cl.kind())
 	for attempt := 0; ; attempt++ {
 		status, header, body, err := c.attempt(ctx, cl, target, payload)
+		if retryableStatus(status) || err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			c.overloads.Add(1)
+		}
 		canRetry := attempt < c.maxRetries && ctx.Err() == nil
 		var wait time.Duration
 		switch {

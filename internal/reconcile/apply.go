@@ -51,6 +51,7 @@ func Apply(ctx context.Context, p *Planned, opts ApplyOptions) (*Outcome, error)
 	results := apply.Execute(ctx, p.Plan, apply.Targets{
 		Prefect: settle(p.Client), Kubernetes: kubeTarget(p.Kube), SecretData: p.Desired.SecretData,
 		AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency, Progress: opts.Progress,
+		Overloads: p.overloads,
 	})
 	return &Outcome{Results: results, Recorded: p.recordOwnership(context.WithoutCancel(ctx), results)}, nil
 }
@@ -61,4 +62,14 @@ func kubeTarget(k KubeClient) apply.Kubernetes {
 		return nil
 	}
 	return k
+}
+
+// overloads is what both servers have answered overloaded so far: the
+// changes in flight adapt to it.
+func (p *Planned) overloads() int64 {
+	n := p.Client.Overloads()
+	if p.Kube != nil {
+		n += p.Kube.Overloads()
+	}
+	return n
 }

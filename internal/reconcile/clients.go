@@ -21,6 +21,8 @@ type PrefectClient interface {
 	// the counts of their active flow runs.
 	ReadDependents(ctx context.Context, pools []string) (*state.Dependents, error)
 	Stats() map[string]int
+	// Overloads counts the answers that said the server was overloaded.
+	Overloads() int64
 }
 
 // KubeClient is what a run needs of a cluster.
@@ -32,6 +34,8 @@ type KubeClient interface {
 	Predict(ctx context.Context, existing, created []*unstructured.Unstructured, data map[state.Key]map[string][]byte) (*kube.DryRun, error)
 	Get(ctx context.Context, key state.Key) (*unstructured.Unstructured, bool, error)
 	Stats() map[string]int
+	// Overloads counts the answers that said the server was overloaded.
+	Overloads() int64
 }
 
 // Connect builds the clients a run talks through: the one place they are

@@ -139,3 +139,6 @@ func sentBody(c plan.Change) map[string]any {
 func (w *fuzzWorld) ReadDependents(context.Context, []string) (*state.Dependents, error) {
 	return &state.Dependents{}, nil
 }
+
+// Overloads: the fuzz world is never overloaded.
+func (w *fuzzWorld) Overloads() int64 { return 0 }
