@@ -236,7 +236,11 @@ func (r *refWriter) ref(name, value string, path []string) string {
 	env := uniqueEnv(envName(r.pool, name), value, r.used)
 	r.out.values[env] = value
 	r.out.refs = append(r.out.refs, path)
-	r.out.moved = append(r.out.moved, Moved{Pool: r.pool, Name: name, Where: strings.Join(path, "."), Env: env})
+	where := "at " + strings.Join(path, ".")
+	if strings.Join(path, ".") == "variables.properties.env.default."+name {
+		where = "the env variable's default"
+	}
+	r.out.moved = append(r.out.moved, Moved{Pool: r.pool, Name: name, Where: where, Env: env})
 	return "${" + env + "}"
 }
 
