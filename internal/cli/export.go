@@ -52,8 +52,8 @@ with its values taken from environment variables at sync time.
 
 No secret value of a live template is written either: the values of
 PREFECT_API_KEY, PREFECT_API_AUTH_STRING and of env names that look secret
-(containing PASSWORD, PASSWD, SECRET, TOKEN, CREDENTIAL, APIKEY, PRIVATE_KEY
-or AUTH_STRING, or ending in _KEY). In a Kubernetes template they move to a
+(DB_PASSWORD, GITHUB_TOKEN, SSH_KEY, ...: the README lists the patterns).
+In a Kubernetes template they move to a
 Secret under kubernetes.secrets, read from an environment variable named
 after the pool and the key (LEAKY_DB_PASSWORD), and the job reads them
 through valueFrom.secretKeyRef; elsewhere the file holds ${VAR} in their

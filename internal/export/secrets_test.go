@@ -3,6 +3,8 @@ package export
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -154,5 +156,18 @@ func TestExportSecretInARawKubernetesTemplate(t *testing.T) {
 	}
 	if len(e.Warnings) != 1 || !strings.Contains(e.Warnings[0], "RAW_DB_PASSWORD") {
 		t.Errorf("warnings %q", e.Warnings)
+	}
+}
+
+// The README lists the names LooksSecret takes for secrets.
+func TestREADMEListsTheSecretNames(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range append(append([]string{}, SecretNameParts...), SecretNameSuffixes...) {
+		if !strings.Contains(string(raw), "`"+n+"`") {
+			t.Errorf("README.md does not list %s", n)
+		}
 	}
 }
