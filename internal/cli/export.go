@@ -50,7 +50,18 @@ are listed with their keys. Secret values are never read out: each Secret
 stays external, with a comment showing how to move it to kubernetes.secrets
 with its values taken from environment variables at sync time.
 
-Exit status: 0 when the file was written and checks out, 1 otherwise.`,
+No secret value of a live template is written either: the values of
+PREFECT_API_KEY, PREFECT_API_AUTH_STRING and of env names that look secret
+(DB_PASSWORD, GITHUB_TOKEN, SSH_KEY, ...: the README lists the patterns).
+In a Kubernetes template they move to a
+Secret under kubernetes.secrets, read from an environment variable named
+after the pool and the key (LEAKY_DB_PASSWORD), and the job reads them
+through valueFrom.secretKeyRef; elsewhere the file holds ${VAR} in their
+place. A warning names each variable to set before the first sync; until
+that sync, the live template still holds the values in plain text.
+
+Exit status: 0 when the file was written and checks out (the secret values
+moved out are listed, not counted against it), 1 otherwise.`,
 		Example: `  # Everything on the server, with the RBAC the jobs use, as set "platform"
   prefect-apply export --kubernetes --set platform -o pools.yaml
   prefect-apply diff -f pools.yaml              # exit 0: in sync
@@ -95,11 +106,23 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	for _, w := range out.Warnings {
 		fmt.Fprintln(opts.IO.ErrOut, "Warning:", w)
 	}
+	if len(out.Changes) > 0 {
+		fmt.Fprintln(opts.IO.ErrOut, "The file differs from the live state where export chose so, to keep secret values out of it:")
+		for _, c := range out.Changes {
+			fmt.Fprintln(opts.IO.ErrOut, "  "+c)
+		}
+	}
 	if len(out.Problems) > 0 {
 		for _, p := range out.Problems {
 			fmt.Fprintln(opts.IO.ErrOut, p)
 		}
 		return fmt.Errorf("the exported file does not reproduce the live state (%d problem%s above); please report it", len(out.Problems), plural(len(out.Problems)))
+	}
+	if len(out.Refused) > 0 {
+		for _, p := range out.Refused {
+			fmt.Fprintln(opts.IO.ErrOut, p)
+		}
+		return fmt.Errorf("the exported file does not validate until the Prefect credentials above are taken out of it (%d problem%s; see the warnings)", len(out.Refused), plural(len(out.Refused)))
 	}
 	if opts.Output != "" {
 		fmt.Fprintf(opts.IO.ErrOut, "Wrote %s: %s.\n", opts.Output, summarize(out.File))

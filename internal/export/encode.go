@@ -30,7 +30,8 @@ then take them over without recreating anything:
 // the first line, then a comment on how to adopt it (naming file), then the file with its keys in the order of
 // the config types (and sorted within maps), each comment above the value
 // at its path. Strings are quoted where YAML would read them as something
-// else, and every $ is written $$, as interpolation reads it.
+// else, and every $ is written $$, as interpolation reads it, but in the
+// ${VAR} references written in place of secret values.
 func Encode(w io.Writer, e *Export, file string) error {
 	raw, err := json.Marshal(e.File)
 	if err != nil {
@@ -38,7 +39,7 @@ func Encode(w io.Writer, e *Export, file string) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	root, err := node(dec, "", e.Comments)
+	root, err := (&encoder{dec: dec, comments: e.Comments, refs: e.refPaths}).node("")
 	if err != nil {
 		return fmt.Errorf("encoding the export: %w", err)
 	}
@@ -65,8 +66,18 @@ func comment(s string) string {
 	return strings.Join(lines, "\n")
 }
 
+// encoder reads the file's JSON into YAML nodes: comments are placed
+// above the value at each path, and the strings at refs are ${VAR}
+// references, written as they are.
+type encoder struct {
+	dec      *json.Decoder
+	comments map[string]string
+	refs     map[string]bool
+}
+
 // node reads one JSON value into a YAML node, keeping the key order.
-func node(dec *json.Decoder, path string, comments map[string]string) (*yaml.Node, error) {
+func (e *encoder) node(path string) (*yaml.Node, error) {
+	dec, comments := e.dec, e.comments
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
@@ -83,7 +94,7 @@ func node(dec *json.Decoder, path string, comments map[string]string) (*yaml.Nod
 					return nil, err
 				}
 				key, _ := kt.(string)
-				v, err := node(dec, join(path, key), comments)
+				v, err := e.node(join(path, key))
 				if err != nil {
 					return nil, err
 				}
@@ -94,7 +105,7 @@ func node(dec *json.Decoder, path string, comments map[string]string) (*yaml.Nod
 		case '[':
 			n = &yaml.Node{Kind: yaml.SequenceNode}
 			for i := 0; dec.More(); i++ {
-				v, err := node(dec, join(path, fmt.Sprint(i)), comments)
+				v, err := e.node(join(path, fmt.Sprint(i)))
 				if err != nil {
 					return nil, err
 				}
@@ -105,7 +116,7 @@ func node(dec *json.Decoder, path string, comments map[string]string) (*yaml.Nod
 			return nil, err
 		}
 	case string:
-		n = str(t, true)
+		n = str(t, !e.refs[path])
 	case json.Number:
 		tag := "!!int"
 		if strings.ContainsAny(t.String(), ".eE") {

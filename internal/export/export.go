@@ -9,6 +9,11 @@
 // stay raw baseJobTemplate. Server-set fields (ids, timestamps, status,
 // resourceVersion, managedFields) are left out, and Secret values are never
 // read out: Secrets are listed under kubernetes.external, by name and keys.
+// Nor are the secret values a live template holds in plain text (an env
+// name that LooksSecret): a Kubernetes template reads them from a Secret
+// the file declares, filled from the environment at sync time; any other
+// holds ${VAR} in their place. Verify tells those chosen changes from a
+// file that fails to reproduce the live state.
 package export
 
 import (
@@ -54,6 +59,18 @@ type Export struct {
 	// Inexact names the pools whose template a file cannot reproduce
 	// (an empty template): the first sync changes them, as a warning says.
 	Inexact map[string]bool
+	// Moved lists the secret values of the live templates that the file
+	// does not hold (see LooksSecret), each with a warning.
+	Moved []Moved
+
+	// intended are the templates the file stands for, by pool, where
+	// secret values moved out; refPaths are the paths (as Comments') of
+	// the ${VAR} references written in place of values, values their
+	// live values, for Verify only; secrets go to kubernetes.secrets.
+	intended map[string]map[string]any
+	refPaths map[string]bool
+	values   map[string]string
+	secrets  []config.Secret
 }
 
 // Build exports live (a Prefect State as the client reads it). kube is
@@ -63,19 +80,22 @@ func Build(ctx context.Context, live *state.State, kube Kube, opts Options) (*Ex
 	if err != nil {
 		return nil, err
 	}
-	e := &Export{File: &config.File{Set: opts.Set}, Comments: map[string]string{}, Inexact: map[string]bool{}}
+	e := &Export{File: &config.File{Set: opts.Set}, Comments: map[string]string{}, Inexact: map[string]bool{},
+		intended: map[string]map[string]any{}, refPaths: map[string]bool{}, values: map[string]string{}}
 	var refs []ref
+	for _, name := range names {
+		refs = append(refs, references(name, live.Pools[name].BaseJobTemplate)...)
+	}
+	s := &secretNames{used: map[string]string{}, taken: map[string]bool{}}
+	for _, r := range refs {
+		if r.kind == "Secret" {
+			s.taken[r.ns+"/"+r.name] = true
+		}
+	}
 	queues := live.QueuesByPool()
 	for _, name := range names {
-		lp := live.Pools[name]
-		p, warn := pool(lp, queues[name])
-		if warn != "" {
-			e.Warnings = append(e.Warnings, warn)
-			e.Inexact[name] = true
-		}
-		e.File.Pools = append(e.File.Pools, p)
+		e.addPool(live.Pools[name], queues[name], s)
 		e.Warnings = append(e.Warnings, owned(opts, name, queues[name])...)
-		refs = append(refs, references(name, lp.BaseJobTemplate)...)
 	}
 	k := newKubeSection()
 	if opts.Kubernetes && len(refs) > 0 {
@@ -95,8 +115,57 @@ func Build(ctx context.Context, live *state.State, kube Kube, opts Options) (*Ex
 		}
 	}
 	e.Warnings = append(e.Warnings, k.warnings...)
+	k.declared = e.secrets
 	e.File.Kubernetes = k.section(e.Comments)
 	return e, nil
+}
+
+// secretNames hands out the Secrets and environment variables that the
+// moved secret values go to, each name once.
+type secretNames struct {
+	used  map[string]string // environment variables, see uniqueEnv
+	taken map[string]bool   // Secrets, "namespace/name"
+}
+
+// addPool exports one live pool, its secret values kept out of the file.
+func (e *Export) addPool(lp *state.Pool, queues []*state.Queue, names *secretNames) {
+	secret, ns := secretObjectName(lp.Name), templateNamespace(lp.BaseJobTemplate)
+	for i := 2; names.taken[ns+"/"+secret]; i++ {
+		secret = fmt.Sprintf("%s-%d", secretObjectName(lp.Name), i)
+	}
+	so := keepSecretsOut(lp.Name, lp.Type, lp.BaseJobTemplate, secret, names.used)
+	if so.secret != nil {
+		names.taken[ns+"/"+secret] = true
+		e.secrets = append(e.secrets, *so.secret)
+	}
+	written := *lp
+	written.BaseJobTemplate = so.written
+	p, warn := pool(&written, queues)
+	if warn != "" {
+		e.Warnings = append(e.Warnings, warn)
+		e.Inexact[lp.Name] = true
+	}
+	if len(so.refs) > 0 && p.BaseJobTemplate == nil {
+		// Overrides hold no ${VAR}: the template goes as it is.
+		jc, _ := so.written["job_configuration"].(map[string]any)
+		vars, _ := so.written["variables"].(map[string]any)
+		p.JobTemplate, p.BaseJobTemplate = nil, &config.BaseJobTemplate{JobConfiguration: jc, Variables: vars}
+	}
+	i := len(e.File.Pools)
+	e.File.Pools = append(e.File.Pools, p)
+	for _, r := range so.refs {
+		e.refPaths[strings.Join(append([]string{"pools", fmt.Sprint(i), "baseJobTemplate"}, r...), ".")] = true
+	}
+	for env, v := range so.values {
+		e.values[env] = v
+	}
+	if len(so.moved) > 0 {
+		e.intended[lp.Name] = so.intended
+	}
+	for _, m := range so.moved {
+		e.Moved = append(e.Moved, m)
+		e.Warnings = append(e.Warnings, m.Warning(lp.Type))
+	}
 }
 
 // owned warns about a pool, or queues of it, that sets other than the

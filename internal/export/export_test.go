@@ -115,11 +115,11 @@ func export(t *testing.T, live *state.State, kube Kube, opts Options) (string, *
 	if err := Encode(&buf, e, "pools.yaml"); err != nil {
 		t.Fatal(err)
 	}
-	problems, err := Verify(buf.Bytes(), "pools.yaml", live, e.Inexact)
+	check, err := Verify(buf.Bytes(), "pools.yaml", live, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range problems {
+	for _, p := range check.Problems {
 		t.Errorf("verify: %s", p)
 	}
 	if t.Failed() {
@@ -264,11 +264,11 @@ func TestExportRawTemplateWithResourcePlaceholders(t *testing.T) {
 	if err := Encode(&buf, e, "pools.yaml"); err != nil {
 		t.Fatal(err)
 	}
-	problems, err := Verify(buf.Bytes(), "pools.yaml", live, e.Inexact)
+	check, err := Verify(buf.Bytes(), "pools.yaml", live, e)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range problems {
+	for _, p := range check.Problems {
 		t.Error(p)
 	}
 }

@@ -26,6 +26,7 @@ type kubeSection struct {
 	externals map[state.Key]*config.ExternalObject
 	users     map[state.Key][]string // pools using each external object
 	secrets   map[state.Key]bool     // externals read from the cluster
+	declared  []config.Secret        // the Secrets secret values moved to
 	warnings  []string
 }
 
@@ -228,10 +229,13 @@ func dataKeys(o *unstructured.Unstructured) []string {
 // section assembles the kubernetes section in apply order, and the
 // comments for the Secrets under external.
 func (k *kubeSection) section(comments map[string]string) *config.Kubernetes {
-	if len(k.resources)+len(k.externals) == 0 {
+	if len(k.resources)+len(k.externals)+len(k.declared) == 0 {
 		return nil
 	}
-	out := &config.Kubernetes{}
+	out := &config.Kubernetes{Secrets: k.declared}
+	for i, s := range k.declared {
+		comments[fmt.Sprintf("kubernetes.secrets.%d", i)] = declaredHint(s)
+	}
 	for _, key := range sortedKeys(k.resources) {
 		out.Resources = append(out.Resources, k.resources[key])
 	}
@@ -255,6 +259,23 @@ func (k *kubeSection) section(comments map[string]string) *config.Kubernetes {
 		}
 	}
 	return out
+}
+
+// declaredHint says where a declared Secret's values come from.
+func declaredHint(s config.Secret) string {
+	keys := make([]string, 0, len(s.Keys))
+	for k := range s.Keys {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	lines := []string{"The secret values of the live job template, kept out of this file.",
+		"sync creates this Secret from these environment variables; set them to",
+		"the values before the first sync:"}
+	for _, k := range keys {
+		lines = append(lines, fmt.Sprintf("  %s: %s", k, s.Keys[k].FromEnv))
+	}
+	return strings.Join(append(lines, "Until then the live template still holds the values in plain text;",
+		"that sync replaces them with these references."), "\n")
 }
 
 // secretHint says how to let prefect-apply manage a Secret's values.

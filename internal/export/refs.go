@@ -33,30 +33,10 @@ func references(pool string, t map[string]any) []ref {
 	if len(t) == 0 {
 		return nil
 	}
+	resolve := resolver(t)
+	ns := templateNamespace(t)
 	jc, _ := t["job_configuration"].(map[string]any)
-	vars, _ := t["variables"].(map[string]any)
-	props, _ := vars["properties"].(map[string]any)
-	resolve := func(v any) string {
-		s, _ := v.(string)
-		if m := placeholderRE.FindStringSubmatch(s); m != nil {
-			prop, _ := props[m[1]].(map[string]any)
-			d, _ := prop["default"].(string)
-			return d
-		}
-		if strings.Contains(s, "{{") {
-			return ""
-		}
-		return s
-	}
 	manifest, _ := jc["job_manifest"].(map[string]any)
-	md, _ := manifest["metadata"].(map[string]any)
-	ns := resolve(md["namespace"])
-	if ns == "" {
-		ns = resolve(jc["namespace"])
-	}
-	if ns == "" {
-		ns = "default"
-	}
 	refs := &refList{pool: pool, ns: ns, resolve: resolve}
 	if !builtinNamespaces[ns] {
 		refs.add("Namespace", ns, "")
@@ -70,6 +50,43 @@ func references(pool string, t map[string]any) []ref {
 	refs.addPod(decodePod(pod))
 	sort.SliceStable(refs.out, func(i, j int) bool { return refs.out[i].key().Less(refs.out[j].key()) })
 	return refs.out
+}
+
+// resolver returns what a template value is: a {{ placeholder }} is read
+// from its variable's default, a value that embeds a placeholder in other
+// text is "".
+func resolver(t map[string]any) func(any) string {
+	vars, _ := t["variables"].(map[string]any)
+	props, _ := vars["properties"].(map[string]any)
+	return func(v any) string {
+		s, _ := v.(string)
+		if m := placeholderRE.FindStringSubmatch(s); m != nil {
+			prop, _ := props[m[1]].(map[string]any)
+			d, _ := prop["default"].(string)
+			return d
+		}
+		if strings.Contains(s, "{{") {
+			return ""
+		}
+		return s
+	}
+}
+
+// templateNamespace is the namespace a template's jobs run in: the job
+// manifest's, else the job configuration's, else "default".
+func templateNamespace(t map[string]any) string {
+	resolve := resolver(t)
+	jc, _ := t["job_configuration"].(map[string]any)
+	manifest, _ := jc["job_manifest"].(map[string]any)
+	md, _ := manifest["metadata"].(map[string]any)
+	ns := resolve(md["namespace"])
+	if ns == "" {
+		ns = resolve(jc["namespace"])
+	}
+	if ns == "" {
+		ns = "default"
+	}
+	return ns
 }
 
 // refList collects the references of one pool's jobs, in one namespace.

@@ -32,8 +32,16 @@ type Exported struct {
 	// Warnings say what could not be exported as it is, and which pools
 	// other sets own.
 	Warnings []string
-	// Problems are where the file does not reproduce the live state.
+	// Problems are where the file does not reproduce the live state: a
+	// fault of export.
 	Problems []string
+	// Changes are what export chose to change, which the first sync
+	// applies: secret values moved from the templates to Secrets.
+	Changes []string
+	// Refused are the validation problems left where a secret value could
+	// only be written as ${VAR} and validate refuses that (a Prefect
+	// credential in a template); the warnings say what to do.
+	Refused []string
 }
 
 // Export reads the live pools and queues (and, with opts.Kubernetes, the
@@ -72,11 +80,12 @@ func Export(ctx context.Context, in Inputs, opts ExportOptions) (*Exported, erro
 	if err := export.Encode(&buf, e, opts.Name); err != nil {
 		return nil, err
 	}
-	problems, err := export.Verify(buf.Bytes(), opts.Name, live, e.Inexact)
+	check, err := export.Verify(buf.Bytes(), opts.Name, live, e)
 	if err != nil {
 		return nil, err
 	}
-	return &Exported{YAML: buf.Bytes(), File: e.File, Warnings: e.Warnings, Problems: problems}, nil
+	return &Exported{YAML: buf.Bytes(), File: e.File, Warnings: e.Warnings,
+		Problems: check.Problems, Changes: check.Changes, Refused: check.Refused}, nil
 }
 
 // exportKube connects to the cluster as diff and sync do.

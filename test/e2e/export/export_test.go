@@ -309,6 +309,112 @@ func TestUnmanagedObjectsAreLeftAlone(t *testing.T) {
 		t.Errorf("sync --adopt did not apply the differences: limit %d, rules %v", *pool.ConcurrencyLimit, role.Rules[0].Resources)
 	}
 	e.run(0, "diff", "-f", f)
+
+	// On the same servers (each pair costs a start): secrets pasted into
+	// templates by hand never reach the exported file.
+	e.secretsStayOut()
+}
+
+// Secret values pasted into templates by hand, as the runbook's users do.
+const (
+	canaryAPIKey   = "pnu_CANARY-export-key-7b21"
+	canaryPassword = "CANARY-export-password-7b21"
+	canaryToken    = "CANARY-export-token-7b21"
+	canaryS3       = "CANARY-export-s3-7b21"
+)
+
+// secretsStayOut makes two pools with secret values in plain text: a
+// Kubernetes one with a key and a password in the env variable's default
+// and a token in a literal env entry of the job manifest, and a process
+// one with a secret in its env default. export writes none of them, names
+// each in a warning, and gives a file that validates; with the named
+// variables set, sync --adopt takes the pools over, diff is clean, and the
+// Kubernetes template then holds Secret references instead of the values.
+func (e *env) secretsStayOut() {
+	t, ctx := e.t, e.ctx()
+	e.NeverPrints(canaryAPIKey, canaryPassword, canaryToken, canaryS3)
+	def := filepath.Join(e.Dir, "default.json")
+	k := readJSON(t, def)
+	vars := k["variables"].(map[string]any)["properties"].(map[string]any)
+	vars["namespace"].(map[string]any)["default"] = "prefect"
+	vars["env"].(map[string]any)["default"] = map[string]any{"PREFECT_API_URL": "https://prefect.example/api",
+		"PREFECT_API_KEY": canaryAPIKey, "DB_PASSWORD": canaryPassword}
+	container(k)["env"] = []any{map[string]any{"name": "API_TOKEN", "value": canaryToken}}
+	writeJSON(t, filepath.Join(e.Dir, "leaky.json"), k)
+	e.mustPrefect("work-pool", "create", "leaky", "--type", "kubernetes", "--base-job-template", filepath.Join(e.Dir, "leaky.json"))
+	proc := filepath.Join(e.Dir, "process.json")
+	e.mustPrefect("work-pool", "get-default-base-job-template", "--type", "process", "--file", proc)
+	p := readJSON(t, proc)
+	p["variables"].(map[string]any)["properties"].(map[string]any)["env"].(map[string]any)["default"] = map[string]any{
+		"LOG_LEVEL": "INFO", "S3_SECRET": canaryS3}
+	writeJSON(t, proc, p)
+	e.mustPrefect("work-pool", "create", "leaky-local", "--type", "process", "--base-job-template", proc)
+
+	f := filepath.Join(e.Dir, "leaky.yaml")
+	pools := []string{"--pool", "leaky", "--pool", "leaky-local"}
+	out := e.run(0, append([]string{"export", "--kubernetes", "--set", "leaky", "-o", f}, pools...)...)
+	raw, err := os.ReadFile(f)
+	must(t, err)
+	e.Output.Write(raw)
+	t.Logf("%s\nexported:\n%s", out, raw)
+	env := map[string]string{"LEAKY_PREFECT_API_KEY": canaryAPIKey, "LEAKY_DB_PASSWORD": canaryPassword,
+		"LEAKY_API_TOKEN": canaryToken, "LEAKY_LOCAL_S3_SECRET": canaryS3}
+	for name := range env {
+		if !strings.Contains(out, "set "+name+" to the value before") {
+			t.Errorf("no warning names %s:\n%s", name, out)
+		}
+	}
+	if strings.Contains(out, "please report it") || !strings.Contains(out, `work pool "leaky": the first sync replaces the plain values`) {
+		t.Errorf("export does not list the values it moved as its own choice:\n%s", out)
+	}
+	for _, want := range []string{"secretKeyRef:\n              name: leaky-env\n              key: DB_PASSWORD", "fromEnv: LEAKY_API_TOKEN", "S3_SECRET: ${LEAKY_LOCAL_S3_SECRET}"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("export lacks %q", want)
+		}
+	}
+	// To standard output, and the error paths: nothing shows a value.
+	e.run(0, append([]string{"export"}, pools...)...)
+	e.run(1, "export", "--pool", "leaky", "--pool", "nope")
+	e.Run("diff", "-f", f)
+	e.Run("status", "-f", f)
+	for _, args := range [][]string{{"status"}, {"status", "-o", "json"}} {
+		e.run(0, args...)
+	}
+
+	for name, v := range env {
+		e.Vars[name] = v
+	}
+	e.run(0, "validate", "-f", f)
+	e.run(0, "sync", "-f", f, "--adopt", "--yes")
+	if out := e.run(0, "diff", "-f", f); !strings.Contains(out, "No changes") {
+		t.Errorf("after adopting, diff is not clean:\n%s", out)
+	}
+	for _, args := range [][]string{{"status", "-f", f}, {"status", "-f", f, "-o", "json"}} {
+		e.run(0, args...)
+	}
+	leaky, err := e.client.GetPool(ctx, "leaky")
+	must(t, err)
+	tmpl, _ := json.Marshal(leaky.BaseJobTemplate)
+	for _, v := range []string{canaryAPIKey, canaryPassword, canaryToken} {
+		if strings.Contains(string(tmpl), v) {
+			t.Errorf("the synced template still holds %q", v)
+		}
+	}
+	if !strings.Contains(string(tmpl), `"secretKeyRef":{"key":"DB_PASSWORD","name":"leaky-env"}`) {
+		t.Errorf("the synced template has no Secret reference: %s", tmpl)
+	}
+	sec, err := e.cs.CoreV1().Secrets("prefect").Get(ctx, "leaky-env", metav1.GetOptions{})
+	must(t, err)
+	if string(sec.Data["DB_PASSWORD"]) != canaryPassword || string(sec.Data["PREFECT_API_KEY"]) != canaryAPIKey || string(sec.Data["API_TOKEN"]) != canaryToken {
+		t.Errorf("the Secret does not hold the values: keys %d", len(sec.Data))
+	}
+	// A process template cannot read a Secret: it holds the value the
+	// variable gives, as the warning says.
+	local, err := e.client.GetPool(ctx, "leaky-local")
+	must(t, err)
+	if tmpl, _ := json.Marshal(local.BaseJobTemplate); !strings.Contains(string(tmpl), canaryS3) {
+		t.Errorf("the process template lost its value")
+	}
 }
 
 // identities are the server ids of the pools, queues and objects.
