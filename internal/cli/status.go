@@ -24,12 +24,8 @@ type StatusOptions struct {
 	Now func() time.Time
 }
 
-func newStatusCmd(ios *IOStreams, env *Env) *cobra.Command {
-	opts := &StatusOptions{IO: ios, Env: env, Now: time.Now}
-	cmd := &cobra.Command{
-		Use:   "status [-f FILE]",
-		Short: "Show pools, queues and worker health in one table",
-		Long: `Print one table of work pools and their queues, as they are live:
+// statusLong is status's --help text.
+const statusLong = `Print one table of work pools and their queues, as they are live:
 
   STATE           the pool's status (ready, not ready, paused), a queue's
                   (ready, not ready, paused); missing for a pool or queue
@@ -80,7 +76,14 @@ prints them.
 no "sync". Fields are added in the same version, never changed in meaning.
 
 Exit status: 0 when the table was printed, whatever it shows; 1 on error.
-Use diff's exit status to alert on drift.`,
+Use diff's exit status to alert on drift.`
+
+func newStatusCmd(ios *IOStreams, env *Env) *cobra.Command {
+	opts := &StatusOptions{IO: ios, Env: env, Now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "status [-f FILE]",
+		Short: "Show pools, queues and worker health in one table",
+		Long:  statusLong,
 		Example: `  # Every pool on the server
   prefect-apply status
 
