@@ -66,8 +66,8 @@ func failures(results []apply.Result) int {
 }
 
 // With the overload signal, the changes in flight narrow to what the
-// server takes and nothing fails; a fixed window of 8 against the same
-// server, without the signal, loses changes.
+// server takes, nothing fails and few answers are overloaded; a fixed
+// window of 8 against the same server, without the signal, loses changes.
 func TestConcurrencyAdaptsToAnOverloadedServer(t *testing.T) {
 	const changes = 200
 	adaptive := &narrowServer{width: 1, retries: 5}
@@ -75,6 +75,11 @@ func TestConcurrencyAdaptsToAnOverloadedServer(t *testing.T) {
 		Prefect: &fakePrefect{CreatePoolFn: adaptive.create}, Concurrency: 8, Overloads: adaptive.overloads.Load})
 	if n := failures(results); n != 0 {
 		t.Errorf("adaptive: %d of %d changes failed (%d overloaded answers)", n, changes, adaptive.overloads.Load())
+	}
+	// Each overload costs a change a retry's wait: once the width is
+	// learned, it is tried again only every probeAfter (500) changes.
+	if n := adaptive.overloads.Load(); n > 10 {
+		t.Errorf("adaptive: %d overloaded answers for %d changes; the window keeps probing", n, changes)
 	}
 
 	fixed := &narrowServer{width: 1, retries: 5}

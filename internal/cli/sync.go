@@ -126,7 +126,7 @@ func newSyncCmd(ios *IOStreams, env *Env) *cobra.Command {
 	completeValues(cmd, "output", "text", "json", "markdown")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking for confirmation (required when stdin is not a terminal)")
 	cmd.Flags().BoolVar(&opts.AllowReplace, "allow-replace", false, "allow deleting and recreating what cannot change in place: pools whose type changed (with their queues), Kubernetes objects whose immutable fields changed (a binding's roleRef, a Secret's type)")
-	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most: sync starts with 2 and adapts to what the servers take, halving when they answer overloaded (429, 503, timeouts)")
+	cmd.Flags().IntVar(&opts.Concurrency, "concurrency", 8, "changes applied at the same time, at most: sync starts with 1 and adapts to what the servers take, halving when they answer overloaded (429, 503, timeouts)")
 	cmd.Flags().DurationVar(&opts.ReplaceTimeout, "replace-timeout", kube.DefaultReplaceWait, "how long replacing a Kubernetes object waits for the old one to be gone (its finalizers done) before giving up")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "take over Kubernetes fields that another field manager owns")
 	cmd.Flags().StringVar(&opts.PlanFile, "plan", "", "apply the plan diff --out saved to `FILE`, refusing if anything changed since")
