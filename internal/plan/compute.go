@@ -142,6 +142,17 @@ func (c *computer) claim(ch Change) Change {
 	return ch
 }
 
+// takenFromStale notes, on the creation of a pool or queue, the other sets whose
+// inventory lists it although it does not exist (it was deleted by hand
+// after they recorded it): their record is stale, and applying takes it,
+// with or without --adopt, so that the set that creates it alone manages
+// it.
+func (c *computer) takenFromStale(ch Change) Change {
+	ch.OtherSets = c.others(ch.Key)
+	ch.Take = len(ch.OtherSets) > 0
+	return ch
+}
+
 // leftover reports a live object that is no longer declared.
 func (c *computer) leftover(key state.Key, fingerprint string) {
 	if !c.owned(key) {
@@ -176,7 +187,7 @@ func (c *computer) pools() {
 		l, ok := c.live.Pools[name]
 		if !ok {
 			c.created[name] = true
-			c.add(Change{Key: key, Action: Create, Pool: d, Fields: poolFields(d)})
+			c.add(c.takenFromStale(Change{Key: key, Action: Create, Pool: d, Fields: poolFields(d)}))
 			continue
 		}
 		unowned := !c.owned(key)
@@ -255,14 +266,14 @@ func (c *computer) queues() {
 			// The server creates it with the pool; applying sets its fields.
 			fields, updates := diffQueue(d, &state.Queue{Pool: d.Pool, Name: d.Name, Priority: intPtr(1),
 				Description: &defaultQueueDescription, Paused: new(bool)})
-			c.add(Change{Key: key, Action: Create, Queue: d, Fields: fields, Updates: updates, Implicit: true})
+			c.add(c.takenFromStale(Change{Key: key, Action: Create, Queue: d, Fields: fields, Updates: updates, Implicit: true}))
 		case !fresh && !ok && c.live.Pools[d.Pool] != nil && !c.owned(state.PoolKey(d.Pool)) && !c.opts.Adopt:
 			// A queue inside a pool the set leaves alone is not created
 			// either: the pool's owner decides what runs in it.
 			c.add(Change{Key: key, Action: Unmanaged, Queue: d, Fields: queueFields(d), Unowned: true,
 				Reason: fmt.Sprintf("not created: its work pool %q is %s; --adopt takes the pool over and creates it", d.Pool, c.managedBy(c.others(state.PoolKey(d.Pool))))})
 		case fresh || !ok:
-			c.add(Change{Key: key, Action: Create, Queue: d, Fields: queueFields(d)})
+			c.add(c.takenFromStale(Change{Key: key, Action: Create, Queue: d, Fields: queueFields(d)}))
 		case !c.owned(key) && !c.opts.Adopt:
 			fields, _ := diffQueue(d, l)
 			c.add(c.unmanaged(Change{Key: key, Queue: d, Fields: fields, Fingerprint: l.Updated}, c.others(key)))

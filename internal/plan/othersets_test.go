@@ -222,3 +222,30 @@ func TestSetNames(t *testing.T) {
 		}
 	}
 }
+
+// A pool another set's inventory lists but that does not exist (deleted by
+// hand after that set recorded it): creating it takes it from that set's
+// stale record, with or without --adopt, so that one set alone manages it;
+// it is a create, not a take-over.
+func TestCreateTakesAStaleRecord(t *testing.T) {
+	o := ownership{state.PoolKey("gone"): {"gbif"}}
+	for _, adopt := range []bool{false, true} {
+		opts := o.options("newteam")
+		opts.Adopt = adopt
+		p, err := Compute(declare("gone"), state.New(), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := byKey(p)
+		for _, k := range []state.Key{state.PoolKey("gone"), state.QueueKey("gone", "batch")} {
+			c := got[k]
+			want := k.Kind == state.KindWorkPool
+			if c.Action != Create || c.Take != want || want && !reflect.DeepEqual(c.OtherSets, []string{"gbif"}) {
+				t.Errorf("adopt %v, %s: %+v", adopt, k, c)
+			}
+		}
+		if s := p.Summary(); s.Adopt != 0 || s.Create < 2 {
+			t.Errorf("adopt %v: summary %+v", adopt, s)
+		}
+	}
+}

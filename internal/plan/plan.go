@@ -165,7 +165,7 @@ func (p *Plan) Summary() Summary {
 		case NoOp:
 			s.NoOp++
 		}
-		if c.Adopted() || c.Take {
+		if c.Adopted() || c.Take && c.Action != Create {
 			s.Adopt++
 		}
 		if len(c.Conflicts) > 0 {

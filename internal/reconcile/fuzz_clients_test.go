@@ -2,12 +2,15 @@ package reconcile_test
 
 import (
 	"context"
+	"maps"
 	"math/rand"
 	"slices"
 	"strings"
+	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/prefect-apply/prefect-apply/internal/inventory"
 	"github.com/prefect-apply/prefect-apply/internal/kube"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/prefect"
@@ -142,3 +145,28 @@ func (w *fuzzWorld) ReadDependents(context.Context, []string) (*state.Dependents
 
 // Overloads: the fuzz world is never overloaded.
 func (w *fuzzWorld) Overloads() int64 { return 0 }
+
+// otherSet is the set of another team on the same server.
+const otherSet = "other"
+
+// claimForOtherSet records a live pool (with its default queue) in another
+// set's inventory, as that team's export --set and sync --adopt would:
+// the fuzzed set then takes it back with --adopt, lets go of it under
+// --prune, or leaves it as theirs.
+func (w *fuzzWorld) claimForOtherSet(t *testing.T, r *rand.Rand) {
+	t.Helper()
+	pools := slices.Sorted(maps.Keys(w.readState().Pools))
+	if len(pools) == 0 {
+		return
+	}
+	name := pools[r.Intn(len(pools))]
+	ctx := context.Background()
+	inv, err := inventory.Load(ctx, w, otherSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.Add(state.PoolKey(name), state.QueueKey(name, plan.DefaultQueue))
+	if err := inv.Save(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+}

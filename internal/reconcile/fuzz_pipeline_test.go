@@ -209,6 +209,14 @@ func dumpPlan(p *plan.Plan) string {
 		if c.Implicit {
 			b.WriteString(" (implicit)")
 		}
+		for flag, on := range map[string]bool{"take": c.Take, "release": c.Release, "unowned": c.Unowned, "kept": c.Kept} {
+			if on {
+				b.WriteString(" (" + flag + ")")
+			}
+		}
+		if len(c.OtherSets) > 0 {
+			fmt.Fprintf(&b, " (other sets %v)", c.OtherSets)
+		}
 		for _, f := range c.Fields {
 			if f.Sensitive {
 				fmt.Fprintf(&b, " [%s]", f.Path)
@@ -421,13 +429,15 @@ func TestPipelineConverges(t *testing.T) {
 		stats.run(t, int64(20261126+i))
 	}
 	a := stats.actions
-	t.Logf("pipeline fuzz: %d cases, %d syncs, %d server writes; planned: %d create, %d update, %d replace, %d delete, %d adopt, %d unmanaged left alone; %d Kubernetes changes, %d queue priorities set, %d prunes refused as emptying the set; 0 not converged; %v",
-		cases, stats.syncs, stats.writes, a.Create, a.Update, a.Replace, a.Delete, a.Adopt, a.Unmanaged, stats.kube, stats.priorities, stats.refusedEmpty,
+	t.Logf("pipeline fuzz: %d cases, %d syncs, %d server writes; planned: %d create, %d update, %d replace, %d delete, %d adopt, %d unmanaged left alone; %d Kubernetes changes, %d queue priorities set, %d prunes refused as emptying the set, %d objects taken from another set, %d left to it; 0 not converged; %v",
+		cases, stats.syncs, stats.writes, a.Create, a.Update, a.Replace, a.Delete, a.Adopt, a.Unmanaged, stats.kube, stats.priorities, stats.refusedEmpty, stats.taken, stats.released,
 		time.Since(began).Round(time.Millisecond))
 	// The generator must reach every kind of change, or the property
 	// proves little.
-	if a.Create == 0 || a.Update == 0 || a.Replace == 0 || a.Delete == 0 || a.Adopt == 0 || a.Unmanaged == 0 || stats.kube == 0 {
-		t.Fatalf("the generator missed a kind of change: %+v, %d Kubernetes", a, stats.kube)
+	if a.Create == 0 || a.Update == 0 || a.Replace == 0 || a.Delete == 0 || a.Adopt == 0 || a.Unmanaged == 0 || stats.kube == 0 ||
+		stats.refusedEmpty == 0 || stats.taken == 0 || stats.released == 0 {
+		t.Fatalf("the generator missed a kind of change: %+v, %d Kubernetes, %d refused prunes, %d taken, %d released",
+			a, stats.kube, stats.refusedEmpty, stats.taken, stats.released)
 	}
 }
 
@@ -436,6 +446,7 @@ type fuzzStats struct {
 	actions                                     plan.Summary
 	kube                                        int // Kubernetes changes that write
 	refusedEmpty                                int // prunes refused as emptying the set
+	taken, released                             int // objects taken from or left to another set
 }
 
 func (s *fuzzStats) run(t *testing.T, seed int64) {
@@ -449,6 +460,9 @@ func (s *fuzzStats) run(t *testing.T, seed int64) {
 		}
 		if r.Intn(3) > 0 {
 			w.meddle(r, 1+r.Intn(6))
+		}
+		if r.Intn(4) == 0 {
+			w.claimForOtherSet(t, r)
 		}
 		before := w.writes
 		p := w.checkConverged(t, run, fmt.Sprintf("seed %d, file %d", seed, i+1))
@@ -477,6 +491,12 @@ func (s *fuzzStats) run(t *testing.T, seed int64) {
 			}
 			if c.Updates.Has(state.FieldPriority) || c.Action == plan.Create && c.Queue != nil && c.Queue.Priority != nil {
 				s.priorities++
+			}
+			if c.Take {
+				s.taken++
+			}
+			if c.Release {
+				s.released++
 			}
 		}
 	}

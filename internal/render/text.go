@@ -68,6 +68,8 @@ func ownership(c plan.Change, set string) string {
 	}
 	others := plan.SetNames(c.OtherSets)
 	switch {
+	case c.Take && c.Action == plan.Create:
+		return fmt.Sprintf("%s's inventory lists it, but it does not exist: applying creates it for set %q alone", others, set)
 	case c.Take && c.Unowned:
 		return fmt.Sprintf("managed by %s until now: applying moves it to set %q, and %s no longer manages it", others, set, others)
 	case c.Take:
