@@ -61,7 +61,8 @@ func TestCompletion(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"diff", "-o", ""}, "text\njson\nmarkdown\n:4\n"},
+		{[]string{"diff", "-o", ""}, "text\njson\nmarkdown\ngithub\n:4\n"},
+		{[]string{"validate", "-o", ""}, "text\njson\ngithub\n:4\n"},
 		{[]string{"status", "-o", ""}, "text\njson\n:4\n"},
 		{[]string{"render", "-f", "../../examples/pools.yaml", ""}, "gbif-automations\ncpu-intensive\nmemory-intensive\ngpu-tasks\n:4\n"},
 		{[]string{"render", "-f", "../../examples/pools.yaml", "gpu-tasks", ""}, ":4\n"},

@@ -3,9 +3,11 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/prefect-apply/prefect-apply/internal/config"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/reconcile"
 	"github.com/prefect-apply/prefect-apply/internal/render"
+	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
 // DiffOptions are the flags of `diff`.
@@ -59,7 +61,12 @@ on it:
   prefect-apply diff -f pools.yaml; case $? in 0) ;; 2) echo drift ;; *) exit 1 ;; esac
 
 --output markdown prints a pull-request comment (under GitHub's 65,535
-character limit); --output json a versioned document for tools.
+character limit); --output json a versioned document for tools; --output
+github GitHub Actions workflow commands, which GitHub shows on the pull
+request: an ::error for each change sync refuses (blocked, refused by the
+API server, a conflict), a ::warning for each risky change and each
+warning, on the line of the file that declares the object, and a ::notice
+with the summary line.
 
 --out FILE also saves the plan for sync --plan FILE: the plan, the SHA-256
 of the file, the options that shaped it (--set, --prune, --adopt,
@@ -67,6 +74,7 @@ of the file, the options that shaped it (--set, --prune, --adopt,
 it was computed against. It holds no secret value (docs/plan-json.md).`,
 		Example: `  prefect-apply diff -f pools.yaml
   prefect-apply diff -f pools.yaml --output markdown > plan.md
+  prefect-apply diff -f pools.yaml --output github     # in a GitHub Actions step
   prefect-apply diff -f pools.yaml --out plan.json     # then: sync --plan plan.json
   PREFECT_API_URL=http://127.0.0.1:4200/api prefect-apply diff --skip-kubernetes`,
 		Args: cobra.NoArgs,
@@ -78,7 +86,7 @@ it was computed against. It holds no secret value (docs/plan-json.md).`,
 		},
 	}
 	opts.register(cmd.Flags(), "diff")
-	completeValues(cmd, "output", "text", "json", "markdown")
+	completeValues(cmd, "output", opts.formats...)
 	cmd.Flags().StringVar(&opts.Out, "out", "", "also save the plan to `FILE`, for sync --plan")
 	cmd.Flags().BoolVar(&opts.ForceConflicts, "force-conflicts", false, "plan as sync --force-conflicts would: Kubernetes fields another field manager owns are shown as taken over, not as conflicts")
 	return cmd
@@ -92,7 +100,7 @@ func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
 	if opts.Stats {
 		defer printStats(opts.IO, p)
 	}
-	if err := writePlan(opts.IO, opts.Output, p.Plan); err != nil {
+	if err := writeDiff(opts, p); err != nil {
 		return err
 	}
 	if err := reconcile.Refused(p.Plan, "sync would change nothing"); err != nil {
@@ -105,6 +113,18 @@ func diffRun(cmd *cobra.Command, opts *DiffOptions) error {
 		return silent(ExitChanges)
 	}
 	return nil
+}
+
+// writeDiff writes diff's plan; GitHub's annotations stand on the lines
+// that declare the objects.
+func writeDiff(opts *DiffOptions, p *reconcile.Planned) error {
+	if opts.Output != "github" {
+		return writePlan(opts.IO, opts.Output, p.Plan)
+	}
+	return render.GitHub(opts.IO.Out, p.Plan, func(k state.Key) (string, config.Pos, bool) {
+		pos, ok := p.Declared(k)
+		return opts.File, pos, ok
+	})
 }
 
 func writePlan(ios *IOStreams, format string, p *plan.Plan) error {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,6 +45,22 @@ func onePool(cmd *cobra.Command, args []string) error {
 		return fmt.Errorf("render prints one pool's template: give its name, e.g. prefect-apply render -f pools.yaml gpu-tasks (got %d arguments)", len(args))
 	}
 	return nil
+}
+
+// checkOutput refuses an --output value that is not one of formats.
+func checkOutput(output string, formats ...string) error {
+	if slices.Contains(formats, output) {
+		return nil
+	}
+	return fmt.Errorf("--output %q: use %s", output, formatList(formats))
+}
+
+// formatList is "text, json or markdown".
+func formatList(formats []string) string {
+	if len(formats) < 2 {
+		return strings.Join(formats, "")
+	}
+	return strings.Join(formats[:len(formats)-1], ", ") + " or " + formats[len(formats)-1]
 }
 
 // completeValues makes the shell complete a flag with its values.

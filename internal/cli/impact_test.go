@@ -120,3 +120,36 @@ func TestSavedPlanRecordsOrphaning(t *testing.T) {
 		t.Error("the saved plan did not delete the pool")
 	}
 }
+
+// diff -o github annotates a blocked delete (not in the file: no line)
+// and a pause (on the queue's line), then sums the plan up in a notice.
+func TestDiffGitHubAnnotations(t *testing.T) {
+	w := newMemWorld(t)
+	f := w.write("pools.yaml", twoPools)
+	w.mustRun(0, "sync", "-f", f, "--yes")
+	w.prefect.deployments = []state.Deployment{
+		{ID: "d1", Name: "etl/nightly", Pool: "gpu", Queue: "default"},
+		{ID: "d2", Name: "etl/hourly", Pool: "cpu", Queue: "urgent"},
+	}
+	changed := strings.Split(twoPools, "  - name: gpu")[0]
+	changed = strings.Replace(changed, "{name: urgent, priority: 2}", "{name: urgent, priority: 2, paused: true}", 1)
+	cpuOnly := w.write("cpu.yaml", changed)
+	out, _ := w.mustRun(2, "diff", "-f", cpuOnly, "--prune", "-o", "github")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	want := []string{
+		`::warning file=` + cpuOnly + `,line=7,title=prefect-apply diff::work queue "urgent" in pool "cpu" will be updated%0Aruns here: 1 deployment (etl/hourly)`,
+		`::error title=prefect-apply diff::work pool "gpu" will be deleted%0Aruns here: 1 deployment (etl/nightly)`,
+		`::notice title=prefect-apply diff::Plan: 0 to create, 1 to update, 0 to replace, 1 to delete.`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("diff -o github:\n%s", out)
+	}
+	for i := range want {
+		if !strings.HasPrefix(lines[i], want[i]) {
+			t.Errorf("line %d:\n%s\nwant a line starting with\n%s", i+1, lines[i], want[i])
+		}
+	}
+	if code, _, errOut := w.run("sync", "-f", f, "-o", "github"); code != 1 || !strings.Contains(errOut, `--output "github": use text, json or markdown`) {
+		t.Errorf("sync -o github: exit %d\n%s", code, errOut)
+	}
+}

@@ -98,13 +98,25 @@ type planFlags struct {
 	// --kube-request-timeout.
 	ReplaceTimeout time.Duration
 	KubeTimeout    time.Duration
+	// formats are the command's --output values.
+	formats []string
+}
+
+// planFormats are the --output values of diff and sync: diff also writes
+// GitHub workflow commands.
+func planFormats(cmd string) []string {
+	if cmd == "diff" {
+		return []string{"text", "json", "markdown", "github"}
+	}
+	return []string{"text", "json", "markdown"}
 }
 
 func (f *planFlags) register(fs *pflag.FlagSet, cmd string) {
 	fileFlag(fs, &f.File, cmd, "pools.yaml", "pools.yaml `FILE` to apply")
 	fs.StringVar(&f.Set, "set", "", "ownership set `NAME` (default: the file's `set`, else its base name, e.g. team-pools for Team_Pools.yaml)")
 	fs.StringVar(&f.PrefectURL, "prefect-url", "", "Prefect API `URL` (default: PREFECT_API_URL, the file's prefect.url, then the active Prefect profile)")
-	fs.StringVarP(&f.Output, "output", "o", "text", "output format: text, json or markdown")
+	f.formats = planFormats(cmd)
+	fs.StringVarP(&f.Output, "output", "o", "text", "output format: "+formatList(f.formats))
 	fs.BoolVar(&f.Prune, "prune", false, "delete objects this set created that are no longer in the file")
 	fs.BoolVar(&f.AllowEmpty, "allow-empty", false, "with --prune, allow deleting every object the set owns")
 	fs.BoolVar(&f.Adopt, "adopt", false, "take over declared objects that exist but this set does not own, without recreating them (see the export command)")
@@ -121,11 +133,7 @@ func (f *planFlags) validate() error {
 	if f.KubeTimeout <= 0 {
 		return fmt.Errorf("--kube-request-timeout %s: give a positive duration, e.g. 30s or 2m", f.KubeTimeout)
 	}
-	switch f.Output {
-	case "text", "json", "markdown":
-		return nil
-	}
-	return fmt.Errorf("--output %q: use text, json or markdown", f.Output)
+	return checkOutput(f.Output, f.formats...)
 }
 
 // inputs are the flags as reconcile takes them.

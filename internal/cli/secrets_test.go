@@ -127,6 +127,13 @@ func TestSecretsAreMaskedInErrors(t *testing.T) {
 		t.Errorf("validate: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	checkNoSecret(t, "validate", stdout+stderr)
+	for _, format := range []string{"json", "github"} {
+		code, stdout, stderr := w.run("validate", "-f", bad, "-o", format)
+		if code != ExitFailure || !strings.Contains(stdout, `\"[redacted]\" is not a quantity`) && !strings.Contains(stdout, `: "[redacted]" is not a quantity`) {
+			t.Errorf("validate -o %s: exit %d\nstdout:\n%s\nstderr:\n%s", format, code, stdout, stderr)
+		}
+		checkNoSecret(t, "validate -o "+format, stdout+stderr)
+	}
 }
 
 func TestRenderMasksAndFails(t *testing.T) {

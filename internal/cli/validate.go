@@ -8,12 +8,15 @@ import (
 
 	"github.com/prefect-apply/prefect-apply/internal/config"
 	"github.com/prefect-apply/prefect-apply/internal/reconcile"
+	"github.com/prefect-apply/prefect-apply/internal/render"
 )
 
 // ValidateOptions are the flags of `validate`.
 type ValidateOptions struct {
 	IO    *IOStreams
 	Files []string
+	// Output is text, json or github.
+	Output string
 	// LookupEnv resolves ${VAR}; the process environment when nil.
 	LookupEnv func(string) (string, bool)
 }
@@ -39,20 +42,38 @@ those through valueFrom.secretKeyRef).
 Problems are reported as FILE:LINE:COL: PATH: MESSAGE, sorted by position:
 every problem the schema finds at once, then, once the file matches the
 schema, every problem of the checks after it. Exit status: 0 when every
-file is valid, 1 otherwise.`,
+file is valid, 1 otherwise.
+
+--output json prints one versioned document on stdout instead: each file,
+whether it is valid, and its problems and warnings with file, line, column,
+path, message, hint and severity. --output github prints GitHub Actions
+workflow commands (::error file=F,line=L,col=C::..., ::warning ...), one
+per problem and warning, which GitHub shows on the pull request's lines.`,
 		Example: `  prefect-apply validate
-  prefect-apply validate -f pools.yaml -f staging/pools.yaml`,
+  prefect-apply validate -f pools.yaml -f staging/pools.yaml
+  prefect-apply validate -f pools.yaml --output github   # in a GitHub Actions step`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(opts.Output, validateFormats...); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.Output != "text" {
+				return validateReport(opts)
 			}
 			return validateRun(opts)
 		},
 	}
 	cmd.Flags().StringArrayVarP(&opts.Files, "file", "f", []string{"pools.yaml"}, "pools.yaml `FILE` to check (repeatable)")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output format: "+formatList(validateFormats))
+	completeValues(cmd, "output", validateFormats...)
 	return cmd
 }
+
+// validateFormats are validate's --output values.
+var validateFormats = []string{"text", "json", "github"}
 
 func validateRun(opts *ValidateOptions) error {
 	failed := false
@@ -75,6 +96,50 @@ func validateRun(opts *ValidateOptions) error {
 		return silent(ExitFailure)
 	}
 	return nil
+}
+
+// validateReport is validate with --output json or github: every file's
+// problems and warnings, masked, as one document or as workflow commands
+// on stdout.
+func validateReport(opts *ValidateOptions) error {
+	var reports []render.FileReport
+	failed := false
+	for _, name := range opts.Files {
+		r := render.FileReport{File: name}
+		doc, f, probs := loadDocument(opts.IO, name, opts.LookupEnv)
+		if len(probs) > 0 {
+			r.Problems, failed = maskProblems(opts.IO, probs), true
+		} else {
+			r.Warnings = maskProblems(opts.IO, doc.Warnings(f))
+		}
+		reports = append(reports, r)
+	}
+	write := render.ValidateJSON
+	if opts.Output == "github" {
+		write = render.ValidateGitHub
+	}
+	if err := write(opts.IO.Out, reports); err != nil {
+		return err
+	}
+	if failed {
+		return silent(ExitFailure)
+	}
+	return nil
+}
+
+// maskProblems returns problems with every secret value of their text
+// masked.
+func maskProblems(ios *IOStreams, probs config.Problems) config.Problems {
+	out := make(config.Problems, len(probs))
+	for i, p := range probs {
+		p.Message, p.Hint = ios.mask(p.Message), ios.mask(p.Hint)
+		path := make(config.Path, len(p.Path))
+		for j, tok := range p.Path {
+			path[j] = ios.mask(tok)
+		}
+		p.Path, out[i] = path, p
+	}
+	return out
 }
 
 // loadFile parses and validates one file, and records the values its

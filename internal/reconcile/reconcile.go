@@ -73,8 +73,11 @@ func (in *Inputs) notify(format string, args ...any) {
 
 // Planned is a plan with everything it was computed from.
 type Planned struct {
-	File    *config.File
-	Desired *state.State
+	File *config.File
+	// Document is the file as loaded, with its source positions (see
+	// Declared).
+	Document *config.Document
+	Desired  *state.State
 	// Live is the state the plan was computed against: the Prefect
 	// server's pools and queues, and the cluster's objects when it was
 	// read.
@@ -117,7 +120,7 @@ func Plan(ctx context.Context, in Inputs) (*Planned, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &Planned{File: file, Desired: want, Client: client, Inventory: all.Own, Inventories: all}
+	out := &Planned{File: file, Document: doc, Desired: want, Client: client, Inventory: all.Own, Inventories: all}
 	kr, err := in.readBoth(ctx, out)
 	if err != nil {
 		return nil, err

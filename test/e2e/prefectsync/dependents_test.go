@@ -127,6 +127,12 @@ func TestBlastRadius(t *testing.T) {
 	if extra != 3 {
 		t.Errorf("reading the dependents took %d requests, want 2 + ceil(1/200) = 3", extra)
 	}
+	// As GitHub annotations: an error, with no line (the pool is not in
+	// the file).
+	gh := e.diff(2, aOnly, "--prune", "-o", "github")
+	if want := fmt.Sprintf("::error title=prefect-apply diff::work pool %q will be deleted%%0Aruns here: 1 deployment (blast-flow/nightly)", e.pool("b")); !strings.Contains(gh, want) {
+		t.Errorf("diff --prune -o github lacks %q:\n%s", want, gh)
+	}
 	code, _, stderr := e.Run(e.planArgs("sync", aOnly, "--prune", "--yes")...)
 	if code != 1 || !strings.Contains(stderr, "--allow-orphaning") {
 		t.Errorf("sync of a blocked prune: exit %d\n%s", code, stderr)
@@ -165,6 +171,17 @@ func TestBlastRadius(t *testing.T) {
 	}
 	if n := strings.Count(out, "! warning:"); n != len(warnings) || strings.Contains(out, "clean-job\": variable") {
 		t.Errorf("%d warnings, want %d:\n%s", n, len(warnings), out)
+	}
+	// As GitHub annotations: each warning on the line that declares pool a.
+	gh = e.diff(2, newImage, "-o", "github")
+	for _, want := range []string{
+		fmt.Sprintf("::warning file=%s,line=3,title=prefect-apply diff::work pool %q will be updated: warning: deployment \"blast-flow/gpu-job\"", newImage, e.pool("a")),
+		fmt.Sprintf("::warning file=%s,line=3,title=prefect-apply diff::work pool %q will be updated: warning: deployment \"blast-flow/typed-job\"", newImage, e.pool("a")),
+		"::notice title=prefect-apply diff::Plan: 0 to create, 1 to update",
+	} {
+		if !strings.Contains(gh, want) {
+			t.Errorf("diff -o github lacks %q:\n%s", want, gh)
+		}
 	}
 	code, _, stderr = e.Run(e.planArgs("diff", newImage, "--strict")...)
 	if code != 1 || !strings.Contains(stderr, "--strict: the plan has 2 warnings") {
