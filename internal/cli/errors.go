@@ -17,19 +17,34 @@ const (
 type ExitError struct {
 	Code int
 	Err  error
+	// said is what the command already told the user, in its own words,
+	// when Err is nil: the error's message, not printed again.
+	said error
 }
 
 func (e *ExitError) Error() string {
-	if e.Err == nil {
-		return fmt.Sprintf("exit status %d", e.Code)
+	switch {
+	case e.Err != nil:
+		return e.Err.Error()
+	case e.said != nil:
+		return e.said.Error()
 	}
-	return e.Err.Error()
+	return fmt.Sprintf("exit status %d", e.Code)
 }
 
-func (e *ExitError) Unwrap() error { return e.Err }
+func (e *ExitError) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
+	}
+	return e.said
+}
 
 // silent returns an error that exits with code and prints nothing more.
 func silent(code int) error { return &ExitError{Code: code} }
+
+// silentBecause is silent, with the reason the command already gave, for
+// what states it again (sync's JSON document).
+func silentBecause(code int, reason error) error { return &ExitError{Code: code, said: reason} }
 
 // ExitCode maps an error to the process exit code.
 func ExitCode(err error) int {

@@ -75,6 +75,12 @@ When a change fails, the changes that depend on it are skipped and the rest
 go on; the report lists what was applied, what failed and what was skipped,
 and the exit status is 1. Running sync again converges.
 
+With --output json, sync prints one document on stdout once it is done:
+the plan, then each change's result (applied, failed or skipped, with the
+error and the duration), or, when it applied nothing, why
+(docs/plan-json.md). Progress and errors go to stderr, the plan shown
+there as text when sync asks for confirmation.
+
 --plan FILE applies a plan saved by diff --out FILE, as reviewed: the plan
 is computed again (with the options it was made with) and applied only if
 -f names a file with the same content and the plan is the same, change for
@@ -142,45 +148,78 @@ func syncRun(ctx context.Context, opts *SyncOptions) error {
 	if opts.Stats {
 		defer printStats(ios, p)
 	}
-	if err := writePlan(ios, opts.Output, p.Plan); err != nil {
+	// The JSON document holds the plan and what applying it did: it is
+	// written once sync is done.
+	if opts.Output != "json" {
+		if err := writePlan(ios, opts.Output, p.Plan); err != nil {
+			return err
+		}
+	}
+	out, err := opts.applyPlan(ctx, p)
+	if opts.Output == "json" {
+		run := render.SyncRun{Refused: err, Mask: ios.mask}
+		if out != nil {
+			run.Results, run.Recorded = out.Results, out.Recorded
+		}
+		if werr := render.SyncJSON(ios.Out, p.Plan, run); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
 		return err
 	}
+	opts.report(p.Plan, out)
+	if out.Failed() {
+		return silent(ExitFailure)
+	}
+	return nil
+}
+
+// applyPlan applies the plan unless sync refuses it; an error means
+// nothing was changed.
+func (opts *SyncOptions) applyPlan(ctx context.Context, p *reconcile.Planned) (*reconcile.Outcome, error) {
+	ios := opts.IO
 	if err := reconcile.Refused(p.Plan, "nothing was changed"); err != nil {
-		return err
+		return nil, err
 	}
 	if err := opts.strict(p.Plan, "nothing was changed"); err != nil {
-		return err
+		return nil, err
 	}
 	if !p.Plan.Writes() {
-		reportUnmanaged(ios, opts.Output, p.Plan)
-		_, err := reconcile.Apply(ctx, p, reconcile.ApplyOptions{})
-		return err
+		return reconcile.Apply(ctx, p, reconcile.ApplyOptions{})
 	}
 	if err := opts.approve(p.Plan); err != nil {
-		return err
+		return nil, err
 	}
 	progress := ios.ErrOut
 	if opts.Output == "text" {
 		progress = ios.Out
 		fmt.Fprintln(progress)
 	}
-	out, err := reconcile.Apply(ctx, p, reconcile.ApplyOptions{AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
+	return reconcile.Apply(ctx, p, reconcile.ApplyOptions{AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
 		Progress: func(r apply.Result) {
 			fmt.Fprintln(progress, ios.mask(render.ResultLine(r, render.Style{Color: ios.Color})))
 		}})
-	if err != nil {
-		return err
+}
+
+// report prints what applying did, after the progress lines: the
+// inventory write's error, the results' summary and what was left alone.
+func (opts *SyncOptions) report(p *plan.Plan, out *reconcile.Outcome) {
+	ios := opts.IO
+	if !p.Writes() {
+		reportUnmanaged(ios, opts.Output, p)
+		return
+	}
+	progress := ios.ErrOut
+	if opts.Output == "text" {
+		progress = ios.Out
 	}
 	if out.Recorded != nil {
 		fmt.Fprintln(ios.ErrOut, "Error:", ios.mask(out.Recorded.Error()))
 	}
 	fmt.Fprintln(progress)
 	fmt.Fprintln(progress, render.ResultSummary(out.Results))
-	reportUnmanaged(ios, opts.Output, p.Plan)
-	if out.Failed() {
-		return silent(ExitFailure)
-	}
-	return nil
+	reportUnmanaged(ios, opts.Output, p)
 }
 
 // approve refuses a replacement without --allow-replace, and asks for
@@ -199,13 +238,16 @@ func (opts *SyncOptions) approve(p *plan.Plan) error {
 	if !ios.InTTY {
 		return errors.New("nothing was changed: stdin is not a terminal, so there is nobody to confirm; rerun with --yes to apply")
 	}
-	ok, err := confirm(ios)
+	ok, err := opts.confirm(p)
 	if err != nil || !ok {
 		fmt.Fprintln(ios.ErrOut, "Cancelled; nothing was changed.")
-		return silent(ExitFailure)
+		return silentBecause(ExitFailure, errCancelled)
 	}
 	return nil
 }
+
+// errCancelled is the refusal of a plan not confirmed at the prompt.
+var errCancelled = errors.New("cancelled at the confirmation prompt; nothing was changed")
 
 // reportUnmanaged names the declared objects sync left alone because the
 // set does not own them.
@@ -219,8 +261,19 @@ func reportUnmanaged(ios *IOStreams, format string, p *plan.Plan) {
 	}
 }
 
-func confirm(ios *IOStreams) (bool, error) {
-	fmt.Fprint(ios.Out, "\nApply these changes? Only 'yes' will be accepted: ")
+// confirm asks whoever is at the terminal to apply the plan. With
+// --output json, stdout is kept for the document, written once sync is
+// done: the plan is shown as text on stderr, and the question asked there.
+func (opts *SyncOptions) confirm(p *plan.Plan) (bool, error) {
+	ios := opts.IO
+	prompt := ios.Out
+	if opts.Output == "json" {
+		prompt = ios.ErrOut
+		if err := render.Text(prompt, p, render.Style{}); err != nil {
+			return false, err
+		}
+	}
+	fmt.Fprint(prompt, "\nApply these changes? Only 'yes' will be accepted: ")
 	line, err := bufio.NewReader(ios.In).ReadString('\n')
 	if err != nil && line == "" {
 		return false, err

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 
 	"github.com/prefect-apply/prefect-apply/internal/plan"
@@ -55,41 +56,58 @@ type SummaryJSON struct {
 // times over. A change that cannot be encoded stops the document where it
 // is, with the error.
 func JSON(w io.Writer, p *plan.Plan) error {
+	return writeDocument(w, planDocument(p), p.Changes)
+}
+
+// planDocument is the plan's document without its changes: writeDocument
+// writes them.
+func planDocument(p *plan.Plan) PlanDocument {
 	s := p.Summary()
-	doc := PlanDocument{
+	return PlanDocument{
 		Version: p.Version, Set: p.Set, ForceConflicts: p.ForceConflicts,
 		Summary: SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
 			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Conflicts: s.Conflicts, Problems: s.Problems, Blocked: len(p.Blocked()), Changes: p.HasChanges()},
 		Warnings: append([]string{}, p.Warnings()...),
 		Changes:  []plan.Change{},
 	}
-	// The document without its changes ends with them, empty; they are
-	// written in place of that "[]".
+}
+
+// changesField is how the empty list of changes of a document without
+// them is encoded: a key of the top-level object, indented by two spaces
+// (a string cannot hold the newline, a nested object is indented more).
+const changesField = "\n  \"changes\": []"
+
+// writeDocument writes doc, a document whose changes are an empty list,
+// indented, with changes in place of that list, encoded one at a time.
+func writeDocument(w io.Writer, doc any, changes []plan.Change) error {
 	head, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return err
 	}
-	const tail = "[]\n}"
-	if len(p.Changes) == 0 || !bytes.HasSuffix(head, []byte(tail)) {
-		doc.Changes = append(doc.Changes, p.Changes...)
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(doc)
+	at := bytes.Index(head, []byte(changesField))
+	if at < 0 {
+		return fmt.Errorf("encoding the plan: the document has no list of changes")
 	}
 	bw := bufio.NewWriter(w)
-	bw.Write(head[:len(head)-len(tail)])
-	bw.WriteString("[")
-	for i := range p.Changes {
-		c, err := json.MarshalIndent(&p.Changes[i], "    ", "  ")
-		if err != nil {
-			return err
+	if len(changes) == 0 {
+		bw.Write(head)
+	} else {
+		end := at + len(changesField)
+		bw.Write(head[:end-1])
+		for i := range changes {
+			c, err := json.MarshalIndent(&changes[i], "    ", "  ")
+			if err != nil {
+				return err
+			}
+			if i > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n    ")
+			bw.Write(c)
 		}
-		if i > 0 {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n    ")
-		bw.Write(c)
+		bw.WriteString("\n  ]")
+		bw.Write(head[end:])
 	}
-	bw.WriteString("\n  ]\n}\n")
+	bw.WriteString("\n")
 	return bw.Flush()
 }

@@ -3,9 +3,12 @@ package render_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"testing"
+	"time"
 
 	"github.com/prefect-apply/prefect-apply/bench/benchdata"
+	"github.com/prefect-apply/prefect-apply/internal/apply"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/render"
 )
@@ -58,6 +61,48 @@ func TestJSONSameAsWholeDocument(t *testing.T) {
 		}
 		if !json.Valid(got.Bytes()) {
 			t.Errorf("%s: not JSON", name)
+		}
+	}
+}
+
+// sync's document, its changes written one at a time, is byte for byte
+// the document encoded whole, with and without changes and results.
+func TestSyncJSONSameAsWholeDocument(t *testing.T) {
+	first := benchdata.FromEmpty(10)
+	var results []apply.Result
+	for _, c := range first.Changes {
+		results = append(results, apply.Result{Key: c.Key, Action: c.Action, Status: apply.Applied, Duration: time.Millisecond})
+	}
+	none := *first
+	none.Changes = nil
+	for name, tc := range map[string]struct {
+		p   *plan.Plan
+		run render.SyncRun
+	}{
+		"applied":  {first, render.SyncRun{Results: results}},
+		"refused":  {first, render.SyncRun{Refused: errors.New("nothing was changed")}},
+		"no plan":  {&none, render.SyncRun{}},
+		"recorded": {first, render.SyncRun{Results: results[:1], Recorded: errors.New("writing the inventory")}},
+	} {
+		var got bytes.Buffer
+		if err := render.SyncJSON(&got, tc.p, tc.run); err != nil {
+			t.Fatal(err)
+		}
+		var doc render.SyncDocument
+		if err := json.Unmarshal(got.Bytes(), &doc); err != nil {
+			t.Fatalf("%s: %v\n%.2000s", name, err, got.String())
+		}
+		var whole bytes.Buffer
+		enc := json.NewEncoder(&whole)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), whole.Bytes()) {
+			t.Errorf("%s: %d bytes differ from the whole document's %d:\n%.2000s", name, got.Len(), whole.Len(), got.String())
+		}
+		if len(doc.Changes) != len(tc.p.Changes) || len(doc.Results) != len(tc.run.Results) {
+			t.Errorf("%s: %d changes, %d results", name, len(doc.Changes), len(doc.Results))
 		}
 	}
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -136,5 +137,56 @@ func TestResults(t *testing.T) {
 	golden(t, "results.txt", strings.Join(lines, "\n")+"\n")
 	if ResultSummary(results[:1]) != "Sync: 1 applied, 0 failed, 0 skipped." {
 		t.Errorf("summary = %q", ResultSummary(results[:1]))
+	}
+}
+
+// A failed sync's document: the plan, then some changes applied, one
+// failed (its message masked) and one skipped.
+func TestGoldenSyncResults(t *testing.T) {
+	results := []apply.Result{
+		{Key: state.Key{System: state.Kubernetes, Kind: "ServiceAccount", Namespace: "prefect", Name: "prefect-worker"},
+			Action: plan.Create, Status: apply.Applied, Duration: 12 * time.Millisecond},
+		{Key: state.Key{System: state.Kubernetes, Kind: "Secret", Namespace: "prefect", Name: "prefect-basic-auth"},
+			Action: plan.Update, Status: apply.Applied, Duration: 9400 * time.Microsecond},
+		{Key: state.PoolKey("cpu-intensive"), Action: plan.Update, Status: apply.Failed, Duration: 31 * time.Millisecond,
+			Error: `updating work pool "cpu-intensive": 422 Unprocessable Entity: base_job_template: token hunter2-hunter2 is not allowed`},
+		{Key: state.PoolKey("memory-intensive"), Action: plan.Replace, Status: apply.Applied, Duration: 1250 * time.Millisecond},
+		{Key: state.QueueKey("gpu-tasks", "default"), Action: plan.Create, Status: apply.Applied, Implicit: true, Duration: 7 * time.Millisecond},
+		{Key: state.PoolKey("gone"), Action: plan.Delete, Status: apply.Skipped, Error: apply.ErrInterrupted.Error()},
+	}
+	mask := func(s string) string { return strings.ReplaceAll(s, "hunter2-hunter2", "[redacted]") }
+	var b bytes.Buffer
+	if err := SyncJSON(&b, samplePlan(), SyncRun{Results: results, Mask: mask,
+		Recorded: errors.New("writing the inventory of set \"gbif\": 503 Service Unavailable")}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "sync-results.json", b.String())
+	if strings.Contains(b.String(), "hunter2") {
+		t.Error("the document holds a secret value")
+	}
+	var doc SyncDocument
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Changes) != 8 || len(doc.Results) != 6 || doc.ResultSummary != (ResultSummaryJSON{Applied: 4, Failed: 1, Skipped: 1}) || doc.Refused != "" {
+		t.Errorf("document = %+v", doc)
+	}
+}
+
+// A sync that refused the plan: the plan, no results, and why.
+func TestSyncRefused(t *testing.T) {
+	var b bytes.Buffer
+	if err := SyncJSON(&b, samplePlan(), SyncRun{Refused: errors.New("the plan replaces 1 work pool; nothing was changed")}); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := doc["results"].([]any); !ok || len(r) != 0 || !strings.Contains(doc["refused"].(string), "replaces") {
+		t.Errorf("results %v, refused %v", doc["results"], doc["refused"])
+	}
+	if _, ok := doc["inventoryError"]; ok {
+		t.Error("inventoryError without an error")
 	}
 }

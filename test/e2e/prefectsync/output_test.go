@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prefect-apply/prefect-apply/internal/apply"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
+	"github.com/prefect-apply/prefect-apply/internal/render"
 	"github.com/prefect-apply/prefect-apply/test/e2e/clitest"
 )
 
@@ -90,15 +92,26 @@ func TestDiffOutputFormats(t *testing.T) {
 		t.Errorf("markdown is %d bytes", len(md))
 	}
 
-	// sync -o json: the plan on stdout, progress elsewhere.
+	// sync -o json: one document, the plan and a result for every change
+	// it applied, in the plan's order; progress elsewhere.
 	code, stdout, stderr := e.Run(e.planArgs("sync", f, "--yes", "-o", "json")...)
 	if code != 0 {
 		t.Fatalf("sync -o json: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
-	if d := clitest.ParsePlan(t, stdout); d.Summary.Create != 9 {
-		t.Errorf("sync -o json plan summary: %+v", d.Summary)
+	synced := clitest.ParseSync(t, stdout)
+	if synced.Summary.Create != 9 || synced.Refused != "" || synced.InventoryError != "" {
+		t.Errorf("sync -o json: summary %+v, refused %q, inventoryError %q", synced.Summary, synced.Refused, synced.InventoryError)
 	}
-	if !strings.Contains(stderr, "Sync: 9 applied, 0 failed, 0 skipped.") {
+	if len(synced.Results) != len(synced.Changes) || synced.ResultSummary != (render.ResultSummaryJSON{Applied: 9}) {
+		t.Fatalf("sync -o json: %d results for %d changes, %+v", len(synced.Results), len(synced.Changes), synced.ResultSummary)
+	}
+	for i, r := range synced.Results {
+		c := synced.Changes[i]
+		if r.Key != c.Key || r.Action != c.Action || r.Status != apply.Applied || r.Error != "" || r.Implicit != c.Implicit || r.DurationMs < 0 {
+			t.Errorf("result %d: %+v, for change %s %s", i, r, c.Action, object(c))
+		}
+	}
+	if !strings.Contains(stderr, "Sync: 9 applied, 0 failed, 0 skipped.") || strings.Contains(stdout, "Sync:") {
 		t.Errorf("sync -o json progress (stderr):\n%s", stderr)
 	}
 
