@@ -265,8 +265,14 @@ func TestInterruptGraceRunsOut(t *testing.T) {
 		t.Errorf("the run ended %s after the signal, want the 15s grace and a little more", took)
 	}
 	out := stdout + stderr
-	if n := strings.Count(out, "so cut off (it may or may not have been applied; sync again converges)"); n != 1 {
-		t.Errorf("%d changes cut off, want the one in flight:\n%s", n, tail(out, 30))
+	// Progress lines on stderr; the JSON document on stdout says it again
+	// in its results.
+	const cutOff = "so cut off (it may or may not have been applied; sync again converges)"
+	if n := strings.Count(stderr, cutOff); n != 1 {
+		t.Errorf("%d changes cut off, want the one in flight:\n%s", n, tail(stderr, 30))
+	}
+	if n := strings.Count(stdout, cutOff); n != 1 {
+		t.Errorf("the JSON document reports %d changes cut off, want 1:\n%s", n, tail(stdout, 30))
 	}
 	if !strings.Contains(out, "skipped: not started: interrupted") {
 		t.Errorf("nothing skipped as interrupted:\n%s", tail(out, 30))
