@@ -88,7 +88,7 @@ func TestConcurrencyAdaptsToAnOverloadedServer(t *testing.T) {
 	if failures(results) == 0 {
 		t.Errorf("the fixed window of 8 lost no change: the server model overloads nothing (%d overloaded answers)", fixed.overloads.Load())
 	}
-	t.Logf("overloaded answers: adaptive %d, fixed %d", adaptive.overloads.Load(), fixed.overloads.Load())
+	t.Logf("overloaded answers: adaptive %d, fixed %d; fixed lost %d changes", adaptive.overloads.Load(), fixed.overloads.Load(), failures(results))
 }
 
 // Against a server that takes everything, the window grows to the
