@@ -153,3 +153,20 @@ func TestDiffGitHubAnnotations(t *testing.T) {
 		t.Errorf("sync -o github: exit %d\n%s", code, errOut)
 	}
 }
+
+// An inventory that cannot be written after the changes fails the sync
+// (exit 1, the error said), though the changes were made; the next sync
+// writes it and converges.
+func TestInventoryWriteAfterApplyingFailsTheSync(t *testing.T) {
+	w := newMemWorld(t)
+	both := w.write("pools.yaml", twoPools)
+	w.mustRun(0, "sync", "-f", both, "--yes")
+	cpuOnly := w.write("cpu.yaml", strings.Split(twoPools, "  - name: gpu")[0])
+	w.prefect.failNextVarWrite = true
+	code, out, errOut := w.run("sync", "-f", cpuOnly, "--prune", "--yes")
+	if code != 1 || !strings.Contains(out, `work pool "gpu": deleted`) || !strings.Contains(errOut, "Error: ") || !strings.Contains(errOut, "503") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	w.mustRun(0, "sync", "-f", cpuOnly, "--prune", "--yes")
+	w.mustRun(0, "diff", "-f", cpuOnly, "--prune")
+}

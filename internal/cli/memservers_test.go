@@ -34,7 +34,9 @@ type memPrefect struct {
 	deployments    []state.Deployment
 	runs           map[state.Key]state.RunCounts
 	dependentReads int
-	clock          int
+	// failNextVarWrite makes the next SetVariable fail.
+	failNextVarWrite bool
+	clock            int
 	reads          int      // ReadState calls
 	writes         []string // pool and queue writes, in order
 }
@@ -212,6 +214,10 @@ func (m *memPrefect) ListVariables(_ context.Context, prefix string) ([]prefect.
 func (m *memPrefect) SetVariable(_ context.Context, name string, value any, tags []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.failNextVarWrite {
+		m.failNextVarWrite = false
+		return fmt.Errorf("writing variable %q: 503 Service Unavailable", name)
+	}
 	m.vars[name] = prefect.Variable{Name: name, Value: value, Tags: tags}
 	return nil
 }

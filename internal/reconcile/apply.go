@@ -23,14 +23,16 @@ type Outcome struct {
 	Recorded error
 }
 
-// Failed reports whether a change was not applied.
+// Failed reports whether a change was not applied, or the inventory
+// could not be written after the changes: the set's record of what it
+// owns is then out of date, which a pipeline must see.
 func (o *Outcome) Failed() bool {
 	for _, r := range o.Results {
 		if r.Status != apply.Applied {
 			return true
 		}
 	}
-	return false
+	return o.Recorded != nil
 }
 
 // Apply applies a plan as sync does. The set's inventory is written first,
