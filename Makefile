@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/prefect-apply/prefect-apply/internal/cli.Version=$(VERSION)
 BIN := bin/prefect-apply
 
-.PHONY: build test unit lint tools generate demo fuzz clean
+.PHONY: build test unit lint tools generate demo fuzz clean release
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/prefect-apply
@@ -52,6 +52,13 @@ soak: tools
 demo: build
 	bash hack/demo.sh
 
+# Release archives for linux, darwin and windows on amd64 and arm64, and
+# their SHA256SUMS, in $(DIST) (make release VERSION=v1.2.3); the layout
+# action.yml installs from. See hack/release/build.sh.
+DIST ?= dist
+release:
+	VERSION=$(VERSION) DIST=$(DIST) GO=$(GO) bash hack/release/build.sh
+
 # Benchmarks against the real servers, next to the Prefect CLI and the Prefect
 # Python client, plus the Go benchmarks; see BENCHMARKS.md (BENCH_* knobs in
 # bench/run.sh). Starts and stops its own servers; about 20 minutes idle.
@@ -60,4 +67,4 @@ bench:
 	bash bench/run.sh
 
 clean:
-	rm -rf bin .cache
+	rm -rf bin .cache dist

@@ -91,7 +91,8 @@ func checkInvocation(args []string) error {
 }
 
 // yamlInvocations finds prefect-apply command lines in a CI file: the
-// shell of GitHub's run steps and GitLab's scripts, and the args of a
+// shell of GitHub's run steps and GitLab's scripts, the args of a step
+// that uses the repository's action (action.yml), and the args of a
 // container whose image is prefect-apply.
 func yamlInvocations(t *testing.T, path string) []invocation {
 	t.Helper()
@@ -116,6 +117,15 @@ func yamlInvocations(t *testing.T, path string) []invocation {
 				for _, s := range scalars(n) {
 					for _, args := range shellInvocations(s.Value) {
 						out = append(out, invocation{where: fmt.Sprintf("%s:%d", filepath.Base(path), s.Line), args: args})
+					}
+				}
+			case "uses":
+				// The repository's action: its args input is a command line.
+				if strings.HasPrefix(n.Value, "prefect-apply/prefect-apply@") {
+					if args := mapValue(mapValue(parent, "with"), "args"); args != nil {
+						for _, a := range shellInvocations("prefect-apply " + args.Value) {
+							out = append(out, invocation{where: fmt.Sprintf("%s:%d", filepath.Base(path), args.Line), args: a})
+						}
 					}
 				}
 			case "args":
