@@ -10,7 +10,7 @@
 // resourceVersion, managedFields) are left out, and Secret values are never
 // read out: Secrets are listed under kubernetes.external, by name and keys.
 // Nor are the secret values a live template holds in plain text (an env
-// name that LooksSecret): a Kubernetes template reads them from a Secret
+// name that redact.LooksSecret): a Kubernetes template reads them from a Secret
 // the file declares, filled from the environment at sync time; any other
 // holds ${VAR} in their place. Verify tells those chosen changes from a
 // file that fails to reproduce the live state.
@@ -60,7 +60,7 @@ type Export struct {
 	// (an empty template): the first sync changes them, as a warning says.
 	Inexact map[string]bool
 	// Moved lists the secret values of the live templates that the file
-	// does not hold (see LooksSecret), each with a warning.
+	// does not hold (see redact.LooksSecret), each with a warning.
 	Moved []Moved
 
 	// intended are the templates the file stands for, by pool, where

@@ -6,40 +6,8 @@ import (
 	"strings"
 
 	"github.com/prefect-apply/prefect-apply/internal/config"
+	"github.com/prefect-apply/prefect-apply/internal/redact"
 )
-
-// Secret-looking names. An environment variable (or a template variable)
-// is taken for a secret when its name, upper-cased, is one of
-// config.CredentialVars (PREFECT_API_KEY, PREFECT_API_AUTH_STRING),
-// contains one of SecretNameParts, or ends with one of
-// SecretNameSuffixes. export never writes the value of such a name into
-// the file it produces. README.md ("Adopting") lists the same names.
-var (
-	SecretNameParts    = []string{"PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "APIKEY", "PRIVATE_KEY", "AUTH_STRING"}
-	SecretNameSuffixes = []string{"_KEY"}
-)
-
-// LooksSecret reports whether an environment variable of that name holds
-// a secret, by the lists above.
-func LooksSecret(name string) bool {
-	up := strings.ToUpper(name)
-	for _, v := range config.CredentialVars {
-		if up == v {
-			return true
-		}
-	}
-	for _, p := range SecretNameParts {
-		if strings.Contains(up, p) {
-			return true
-		}
-	}
-	for _, s := range SecretNameSuffixes {
-		if strings.HasSuffix(up, s) {
-			return true
-		}
-	}
-	return false
-}
 
 // Moved is a secret value of a live template that the file does not hold.
 type Moved struct {
@@ -151,7 +119,7 @@ func (o *secretsOut) toSecret(pool string, t map[string]any, secretName string, 
 		for i, e := range list {
 			entry, _ := e.(map[string]any)
 			name, _ := entry["name"].(string)
-			if v, ok := entry["value"].(string); ok && isValue(v) && entry["valueFrom"] == nil && LooksSecret(name) {
+			if v, ok := entry["value"].(string); ok && isValue(v) && entry["valueFrom"] == nil && redact.LooksSecret(name) {
 				list[i] = ref(name, fmt.Sprintf("the job manifest's %s env entry", c.what))
 			}
 		}
@@ -159,7 +127,7 @@ func (o *secretsOut) toSecret(pool string, t map[string]any, secretName string, 
 	first := ctrs[0].ctr
 	if list, isList := first["env"].([]any); isList || first["env"] == nil {
 		for _, name := range sortedNames(def) {
-			if v, ok := def[name].(string); ok && isValue(v) && LooksSecret(name) {
+			if v, ok := def[name].(string); ok && isValue(v) && redact.LooksSecret(name) {
 				list = replaceEnv(list, ref(name, "the env variable's default"))
 			}
 		}
@@ -201,9 +169,9 @@ func (r *refWriter) walk(v any, path []string) {
 		for _, k := range sortedNames(t) {
 			p := append(append([]string{}, path...), k)
 			s, isStr := t[k].(string)
-			isVarDefault := k == "default" && len(path) == 3 && path[0] == "variables" && path[1] == "properties" && LooksSecret(path[2])
+			isVarDefault := k == "default" && len(path) == 3 && path[0] == "variables" && path[1] == "properties" && redact.LooksSecret(path[2])
 			switch {
-			case isStr && isValue(s) && (isEnv && LooksSecret(k) || isVarDefault):
+			case isStr && isValue(s) && (isEnv && redact.LooksSecret(k) || isVarDefault):
 				name := k
 				if isVarDefault {
 					name = path[2]
@@ -222,7 +190,7 @@ func (r *refWriter) walk(v any, path []string) {
 			p := append(append([]string{}, path...), fmt.Sprint(i))
 			m, _ := e.(map[string]any)
 			name, _ := m["name"].(string)
-			if s, ok := m["value"].(string); ok && (parent == "env" || parent == "environment") && isValue(s) && LooksSecret(name) {
+			if s, ok := m["value"].(string); ok && (parent == "env" || parent == "environment") && isValue(s) && redact.LooksSecret(name) {
 				m["value"] = r.ref(name, s, append(p, "value"))
 				continue
 			}

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/prefect-apply/prefect-apply/internal/jobtemplate"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
 
@@ -187,7 +188,7 @@ func (c *computer) pools() {
 		l, ok := c.live.Pools[name]
 		if !ok {
 			c.created[name] = true
-			c.add(c.takenFromStale(Change{Key: key, Action: Create, Pool: d, Fields: poolFields(d)}))
+			c.add(c.takenFromStale(Change{Key: key, Action: Create, Pool: d, Fields: poolFields(d), Job: jobtemplate.EffectiveJob(d.BaseJobTemplate)}))
 			continue
 		}
 		unowned := !c.owned(key)
@@ -198,7 +199,7 @@ func (c *computer) pools() {
 				continue
 			}
 			c.replaced[name] = true
-			c.add(c.claim(Change{Key: key, Action: Replace, Pool: d, Unowned: unowned, Fingerprint: l.Updated, Fields: fields,
+			c.add(c.claim(Change{Key: key, Action: Replace, Pool: d, Unowned: unowned, Fingerprint: l.Updated, Fields: fields, Job: jobtemplate.EffectiveJob(d.BaseJobTemplate),
 				Reason: fmt.Sprintf("the type of a work pool cannot change (%s → %s): the pool is deleted and created again, with its queues", l.Type, d.Type)}))
 			continue
 		}

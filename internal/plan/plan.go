@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/prefect-apply/prefect-apply/internal/jobtemplate"
 	"github.com/prefect-apply/prefect-apply/internal/redact"
 	"github.com/prefect-apply/prefect-apply/internal/state"
 )
@@ -109,6 +110,12 @@ type Change struct {
 	// deployment's job variables that a pool's new template drops or
 	// refuses.
 	Warnings []string `json:"warnings,omitempty"`
+
+	// Job is the job a created or replaced pool runs for a deployment
+	// that overrides nothing (jobtemplate.EffectiveJob), for reviewers:
+	// rendered after the fields, and in the JSON plan as changes[].job,
+	// but not part of a saved plan.
+	Job *jobtemplate.Job `json:"-"`
 
 	// What the applier sends; not part of the rendered plan.
 	Pool   *state.Pool                `json:"-"`

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/prefect-apply/prefect-apply/internal/jobtemplate"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 	"github.com/prefect-apply/prefect-apply/internal/redact"
 )
@@ -34,5 +35,22 @@ func TestMaskPlan(t *testing.T) {
 	}
 	if c.Fields[2].New != plan.Masked {
 		t.Errorf("sensitive field: %+v", c.Fields[2])
+	}
+}
+
+// A known secret pasted as the value of an env name that does not look
+// secret is masked in the new pool's job too.
+func TestMaskPlanMasksTheJob(t *testing.T) {
+	var s redact.Set
+	s.Add("secret-value-1")
+	job := &jobtemplate.Job{Image: "acme:1", Env: []jobtemplate.JobEnv{{Name: "DSN", From: "value", Value: "postgres://u:secret-value-1@db"}}}
+	p := &plan.Plan{Changes: []plan.Change{{Action: plan.Create, Job: job}}}
+	maskPlan(p, &s)
+	got := p.Changes[0].Job
+	if got.Image != "acme:1" || got.Env[0].Value != "postgres://u:(sensitive value)@db" {
+		t.Errorf("masked job: %+v", got)
+	}
+	if job.Env[0].Value != "postgres://u:secret-value-1@db" {
+		t.Errorf("the original job changed: %+v", job)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/prefect-apply/prefect-apply/internal/jobtemplate"
 	"github.com/prefect-apply/prefect-apply/internal/plan"
 )
 
@@ -21,8 +22,8 @@ type PlanDocument struct {
 	Summary        SummaryJSON `json:"summary"`
 	// Warnings lists every change's warnings, each after its object:
 	// what sync would break without being stopped (--strict stops it).
-	Warnings []string      `json:"warnings"`
-	Changes  []plan.Change `json:"changes"`
+	Warnings []string     `json:"warnings"`
+	Changes  []ChangeJSON `json:"changes"`
 }
 
 // SummaryJSON counts changes by action.
@@ -68,7 +69,7 @@ func planDocument(p *plan.Plan) PlanDocument {
 		Summary: SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
 			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Conflicts: s.Conflicts, Problems: s.Problems, Blocked: len(p.Blocked()), Changes: p.HasChanges()},
 		Warnings: append([]string{}, p.Warnings()...),
-		Changes:  []plan.Change{},
+		Changes:  []ChangeJSON{},
 	}
 }
 
@@ -95,7 +96,7 @@ func writeDocument(w io.Writer, doc any, changes []plan.Change) error {
 		end := at + len(changesField)
 		bw.Write(head[:end-1])
 		for i := range changes {
-			c, err := json.MarshalIndent(&changes[i], "    ", "  ")
+			c, err := json.MarshalIndent(ChangeJSON{changes[i], changes[i].Job}, "    ", "  ")
 			if err != nil {
 				return err
 			}
@@ -110,4 +111,12 @@ func writeDocument(w io.Writer, doc any, changes []plan.Change) error {
 	}
 	bw.WriteString("\n")
 	return bw.Flush()
+}
+
+// ChangeJSON is a change as the JSON plan shows it: with the effective
+// job of a created or replaced pool (plan.Change.Job), which a saved plan
+// does not hold.
+type ChangeJSON struct {
+	plan.Change
+	Job *jobtemplate.Job `json:"job,omitempty"`
 }

@@ -23,10 +23,10 @@ func wholeDocument(t *testing.T, p *plan.Plan) []byte {
 		Summary: render.SummaryJSON{Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Orphan: s.Orphan, NoOp: s.NoOp,
 			Unmanaged: s.Unmanaged, Adopt: s.Adopt, Changes: p.HasChanges()},
 		Warnings: []string{},
-		Changes:  p.Changes,
+		Changes:  []render.ChangeJSON{},
 	}
-	if doc.Changes == nil {
-		doc.Changes = []plan.Change{}
+	for _, c := range p.Changes {
+		doc.Changes = append(doc.Changes, render.ChangeJSON{Change: c, Job: c.Job})
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)

@@ -96,14 +96,22 @@ func Markdown(w io.Writer, p *plan.Plan) error {
 }
 
 // detailBlock is a change's field-level differences, in a collapsible
-// diff block.
+// diff block, and the effective job of a created or replaced pool.
 func detailBlock(sym string, c plan.Change) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<details><summary>%s %s (%d field%s)</summary>\n\n```diff\n", sym, htmlEscape(Object(c.Key)), len(c.Fields), plural(len(c.Fields)))
 	for _, f := range c.Fields {
 		b.WriteString(diffLine(f) + "\n")
 	}
-	b.WriteString("```\n</details>\n")
+	b.WriteString("```\n")
+	if c.Job != nil {
+		fmt.Fprintf(&b, "\n%s\n\n```\n", capitalize(jobHeading))
+		for _, l := range JobLines(c.Job) {
+			b.WriteString(l + "\n")
+		}
+		b.WriteString("```\n")
+	}
+	b.WriteString("</details>\n")
 	return b.String()
 }
 
@@ -189,4 +197,11 @@ func impactSection(p *plan.Plan) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -134,6 +134,7 @@ func Text(w io.Writer, p *plan.Plan, st Style) error {
 		for _, f := range c.Fields {
 			fmt.Fprintln(w, "    "+fieldLine(f, st))
 		}
+		writeJob(w, c, st)
 	}
 	if pending == 0 {
 		fmt.Fprintln(w, "No changes: the live state matches the file.")
@@ -158,6 +159,17 @@ func writeImpact(w io.Writer, c plan.Change, st Style) {
 	}
 	for _, warn := range c.Warnings {
 		fmt.Fprintln(w, st.paint(yellow, "    ! "+WarningLine(warn)))
+	}
+}
+
+// writeJob writes the effective job of a created or replaced pool.
+func writeJob(w io.Writer, c plan.Change, st Style) {
+	if c.Job == nil {
+		return
+	}
+	fmt.Fprintln(w, st.paint(dim, "    # "+jobHeading))
+	for _, l := range JobLines(c.Job) {
+		fmt.Fprintln(w, "      "+l)
 	}
 }
 

@@ -242,10 +242,10 @@ func changed(d render.PlanDocument) []string {
 			continue
 		}
 		if len(c.Fields) == 0 {
-			out = append(out, fmt.Sprintf("%s %s", c.Action, object(c)))
+			out = append(out, fmt.Sprintf("%s %s", c.Action, object(c.Change)))
 		}
 		for _, f := range c.Fields {
-			out = append(out, fmt.Sprintf("%s %s %s %s→%s", c.Action, object(c), f.Path, compact(f.Old), compact(f.New)))
+			out = append(out, fmt.Sprintf("%s %s %s %s→%s", c.Action, object(c.Change), f.Path, compact(f.Old), compact(f.New)))
 		}
 	}
 	return out

@@ -33,7 +33,7 @@ func TestDiffOutputFormats(t *testing.T) {
 		if c.Key.System != "prefect" || c.Action != "create" {
 			t.Errorf("change %+v", c)
 		}
-		got = append(got, c.Key.Kind+" "+object(c))
+		got = append(got, c.Key.Kind+" "+object(c.Change))
 		if c.Implicit {
 			implicit++
 			if c.Key.Kind != "WorkQueue" || c.Key.Name != "default" {
@@ -59,7 +59,7 @@ func TestDiffOutputFormats(t *testing.T) {
 	// Pools come before their queues, queues of a pool by priority.
 	pos := map[string]int{}
 	for i, c := range doc.Changes {
-		pos[c.Key.Kind+" "+object(c)] = i
+		pos[c.Key.Kind+" "+object(c.Change)] = i
 	}
 	for _, p := range examplePools {
 		if pos["WorkPool "+e.pool(p)] > pos["WorkQueue "+e.pool(p)+"/default"] {
@@ -108,7 +108,7 @@ func TestDiffOutputFormats(t *testing.T) {
 	for i, r := range synced.Results {
 		c := synced.Changes[i]
 		if r.Key != c.Key || r.Action != c.Action || r.Status != apply.Applied || r.Error != "" || r.Implicit != c.Implicit || r.DurationMs < 0 {
-			t.Errorf("result %d: %+v, for change %s %s", i, r, c.Action, object(c))
+			t.Errorf("result %d: %+v, for change %s %s", i, r, c.Action, object(c.Change))
 		}
 	}
 	if !strings.Contains(stderr, "Sync: 9 applied, 0 failed, 0 skipped.") || strings.Contains(stdout, "Sync:") {
@@ -132,7 +132,7 @@ func TestDiffOutputFormats(t *testing.T) {
 	var updates []plan.Change
 	for _, c := range doc.Changes {
 		if c.Action != "no-op" {
-			updates = append(updates, c)
+			updates = append(updates, c.Change)
 		}
 	}
 	if len(updates) != 1 || updates[0].Action != "update" || updates[0].Key.Name != e.pool("cpu-intensive") || len(updates[0].Fields) != 1 ||

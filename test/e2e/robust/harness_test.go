@@ -247,7 +247,7 @@ const (
 )
 
 // outcomes reads the progress lines of a sync for each planned change.
-func outcomes(changes []plan.Change, stderr string) map[state.Key]outcome {
+func outcomes(changes []render.ChangeJSON, stderr string) map[state.Key]outcome {
 	lines := strings.Split(stderr, "\n")
 	out := map[state.Key]outcome{}
 	for _, c := range changes {
