@@ -37,8 +37,8 @@ type memPrefect struct {
 	// failNextVarWrite makes the next SetVariable fail.
 	failNextVarWrite bool
 	clock            int
-	reads          int      // ReadState calls
-	writes         []string // pool and queue writes, in order
+	reads            int      // ReadState calls
+	writes           []string // pool and queue writes, in order
 }
 
 var (
