@@ -149,9 +149,15 @@ func decode(v any) (*File, error) {
 
 // DefaultSet derives a set name from a file name: pools.yaml → pools.
 func DefaultSet(name string) string {
-	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	return LabelName(strings.TrimSuffix(filepath.Base(name), filepath.Ext(name)), 63, "default")
+}
+
+// LabelName turns any text into a lowercase DNS name: letters and digits
+// kept, every other run of characters one '-', no '-' at either end, at
+// most max bytes; fallback when nothing is left.
+func LabelName(text string, max int, fallback string) string {
 	var b strings.Builder
-	for _, r := range strings.ToLower(base) {
+	for _, r := range strings.ToLower(text) {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
 			b.WriteRune(r)
@@ -162,11 +168,11 @@ func DefaultSet(name string) string {
 		}
 	}
 	s := strings.Trim(b.String(), "-")
-	if len(s) > 63 {
-		s = strings.Trim(s[:63], "-")
+	if len(s) > max {
+		s = strings.Trim(s[:max], "-")
 	}
 	if s == "" {
-		s = "default"
+		s = fallback
 	}
 	return s
 }

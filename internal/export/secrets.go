@@ -250,22 +250,7 @@ func secretKey(name string) string {
 // secretObjectName is the name of the Secret a pool's moved values go to:
 // the pool's name as a DNS-1123 subdomain, and "-env".
 func secretObjectName(pool string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(pool) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('-')
-		}
-	}
-	s := strings.Trim(b.String(), "-")
-	if len(s) > 200 {
-		s = strings.TrimRight(s[:200], "-")
-	}
-	if s == "" {
-		s = "pool"
-	}
-	return s + "-env"
+	return config.LabelName(pool, 200, "pool") + "-env"
 }
 
 // envDefault is the env variable's default of a template, nil when it has
