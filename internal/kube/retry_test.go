@@ -263,3 +263,22 @@ func TestRetryableHTTP2Errors(t *testing.T) {
 		t.Errorf("not retried: %v", reset)
 	}
 }
+
+// The client counts the answers that say the API server is overloaded
+// (429, 503), the signal sync's window adapts to; a plain 500, a 502 page
+// or a 409 is no such signal.
+func TestOverloadsCounted(t *testing.T) {
+	f := &flaky{failures: []failure{status(429, "slow down"), status(500, "x"), status(503, "busy"), status(502, nginx502)}}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	c, err := NewForConfig(&rest.Config{Host: srv.URL}, "test", Options{Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Get(context.Background(), namespaceKey); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.Overloads(); n != 2 {
+		t.Errorf("%d overloads counted, want 2 (the 429 and the 503)", n)
+	}
+}

@@ -232,3 +232,28 @@ func TestContextCancelStopsRetries(t *testing.T) {
 		t.Errorf("%d requests after cancel, want 1", n)
 	}
 }
+
+// The client counts the answers that say the server is overloaded (429,
+// 502, 503, 504) and the attempts that time out: the signal sync's window
+// adapts to. A 500 or a 404 is no such signal.
+func TestOverloadsCounted(t *testing.T) {
+	responses := []func(http.ResponseWriter){status(503), status(429), status(500), status(504), okJSON(`{"name":"a","type":"process"}`)}
+	var n int
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		responses[min(n, len(responses)-1)](w)
+		n++
+	}, Connection{})
+	if _, err := c.GetPool(context.Background(), "a"); err == nil {
+		t.Fatal("a 500 was retried")
+	}
+	if got := c.Overloads(); got != 2 {
+		t.Errorf("%d overloads after 503, 429, 500, want 2", got)
+	}
+	n = 3
+	if _, err := c.GetPool(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Overloads(); got != 3 {
+		t.Errorf("%d overloads after a 504 more, want 3", got)
+	}
+}
