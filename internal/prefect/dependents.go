@@ -2,7 +2,6 @@ package prefect
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -136,59 +135,4 @@ func (r flowRunJSON) count(d *state.Dependents) {
 	if r.Deployment != nil {
 		d.RunsByDeployment[*r.Deployment] = d.RunsByDeployment[*r.Deployment].Add(one)
 	}
-}
-
-// paged is what paginate read.
-type paged[T any] struct {
-	items   []T
-	partial bool // more pages than it was allowed to read
-}
-
-// paginate reads a /paginate route page by page (200 a page) until its
-// last page, or maxPages of them when not 0. A server without the route
-// (404: an older Prefect 3) is read through the matching /filter route,
-// offset by offset, in full.
-func paginate[T any](ctx context.Context, c *Client, cl call, filter map[string]any, limit int) (paged[T], error) {
-	var out paged[T]
-	for page := 1; page <= maxPagesOr(limit); page++ {
-		var resp struct {
-			Results []T `json:"results"`
-			Pages   int `json:"pages"`
-		}
-		cl.body = withKeys(filter, "limit", pageSize, "page", page)
-		err := c.do(ctx, cl, &resp)
-		if page == 1 && IsNotFound(err) && strings.HasSuffix(cl.route, "/paginate") {
-			cl.route = strings.TrimSuffix(cl.route, "paginate") + "filter"
-			out.items, err = listAll[T](ctx, c, cl, filter, nil)
-			return out, err
-		}
-		if err != nil {
-			return out, err
-		}
-		out.items = append(out.items, resp.Results...)
-		if page >= resp.Pages || len(resp.Results) == 0 {
-			return out, nil
-		}
-	}
-	if limit == 0 {
-		return out, fmt.Errorf("%s %s: more than %d pages; the server seems to ignore the page", cl.op, cl.obj, maxPages)
-	}
-	out.partial = true
-	return out, nil
-}
-
-func maxPagesOr(limit int) int {
-	if limit > 0 {
-		return limit
-	}
-	return maxPages
-}
-
-// withKeys is a copy of m with more keys, given as key, value pairs.
-func withKeys(m map[string]any, kv ...any) map[string]any {
-	out := maps.Clone(m)
-	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i].(string)] = kv[i+1]
-	}
-	return out
 }

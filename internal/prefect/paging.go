@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"strings"
 )
 
 // pageSize is the server's default and maximum limit
@@ -45,9 +46,7 @@ func listOnce[T any](ctx context.Context, c *Client, cl call, filter map[string]
 	var all []T
 	offset := 0
 	for page := 0; page < maxPages; page++ {
-		body := map[string]any{"limit": pageSize, "offset": offset}
-		maps.Copy(body, filter)
-		cl.body = body
+		cl.body = withKeys(filter, "limit", pageSize, "offset", offset)
 		var items []T
 		if err := c.do(ctx, cl, &items); err != nil {
 			return nil, err
@@ -69,4 +68,60 @@ func listOnce[T any](ctx context.Context, c *Client, cl call, filter map[string]
 		}
 	}
 	return nil, fmt.Errorf("%s %s: more than %d pages; the server seems to ignore the offset", cl.op, cl.obj, maxPages)
+}
+
+// paged is what paginate read.
+type paged[T any] struct {
+	items   []T
+	partial bool // more pages than it was allowed to read
+}
+
+// paginate reads a /paginate route page by page (200 a page) until its
+// last page, or maxPages of them when not 0. A server without the route
+// (404: an older Prefect 3) is read through the matching /filter route,
+// offset by offset, in full.
+func paginate[T any](ctx context.Context, c *Client, cl call, filter map[string]any, limit int) (paged[T], error) {
+	var out paged[T]
+	for page := 1; page <= maxPagesOr(limit); page++ {
+		var resp struct {
+			Results []T `json:"results"`
+			Pages   int `json:"pages"`
+		}
+		cl.body = withKeys(filter, "limit", pageSize, "page", page)
+		err := c.do(ctx, cl, &resp)
+		if page == 1 && IsNotFound(err) && strings.HasSuffix(cl.route, "/paginate") {
+			cl.route = strings.TrimSuffix(cl.route, "paginate") + "filter"
+			out.items, err = listAll[T](ctx, c, cl, filter, nil)
+			return out, err
+		}
+		if err != nil {
+			return out, err
+		}
+		out.items = append(out.items, resp.Results...)
+		if page >= resp.Pages || len(resp.Results) == 0 {
+			return out, nil
+		}
+	}
+	if limit == 0 {
+		return out, fmt.Errorf("%s %s: more than %d pages; the server seems to ignore the page", cl.op, cl.obj, maxPages)
+	}
+	out.partial = true
+	return out, nil
+}
+
+func maxPagesOr(limit int) int {
+	if limit > 0 {
+		return limit
+	}
+	return maxPages
+}
+
+// withKeys is a copy of m with more keys, given as key, value pairs.
+func withKeys(m map[string]any, kv ...any) map[string]any {
+	out := make(map[string]any, len(m)+len(kv)/2)
+	maps.Copy(out, m)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i].(string)] = kv[i+1]
+	}
+	return out
 }
