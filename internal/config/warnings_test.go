@@ -50,18 +50,3 @@ func TestWarningsCorpus(t *testing.T) {
 		})
 	}
 }
-
-// The embedded defaults and the examples use every variable they declare.
-func TestNoWarningForTheExample(t *testing.T) {
-	doc, probs := LoadFile(filepath.Join("..", "..", "examples", "pools.yaml"), Options{LookupEnv: func(string) (string, bool) { return "x", true }})
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
-	f, probs := doc.Validate()
-	if len(probs) > 0 {
-		t.Fatal(probs)
-	}
-	if w := doc.Warnings(f); len(w) > 0 {
-		t.Errorf("examples/pools.yaml warns:\n%s", w)
-	}
-}

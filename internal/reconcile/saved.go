@@ -80,13 +80,14 @@ func CheckSource(saved *plan.Saved, path, file string) error {
 
 // PlanSaved computes the plan again for a saved one (read from path, for
 // messages) and returns it only if it is the saved plan, change for
-// change, field for field, Secret values compared by digest. in holds the
-// saved plan's options; CheckSource has passed.
+// change, field for field, Secret values compared by digest. The caller
+// has run CheckSource (before anything is read: a wrong file is refused
+// first) and put the saved plan's options in in.
 func PlanSaved(ctx context.Context, in Inputs, saved *plan.Saved, path string) (*Planned, error) {
-	if err := CheckSource(saved, path, in.File); err != nil {
-		return nil, err
+	salt, err := saved.Salt()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	salt, _ := saved.Salt()
 	p, err := Plan(ctx, in)
 	if err != nil {
 		return nil, err
