@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/prefect-apply/prefect-apply/internal/redact"
@@ -120,7 +121,7 @@ func EffectiveJob(t map[string]any) *Job {
 func literalEnv(v any) []JobEnv {
 	m, _ := v.(map[string]any)
 	var out []JobEnv
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		if m[name] == nil {
 			continue
 		}
@@ -143,7 +144,7 @@ func literal(name string, v any) JobEnv {
 // otherVariables lists the defaults a Job's own fields do not show.
 func otherVariables(defaults map[string]any, shown map[string]bool) []JobVariable {
 	var out []JobVariable
-	for _, name := range sortedKeys(defaults) {
+	for _, name := range slices.Sorted(maps.Keys(defaults)) {
 		if shown[name] {
 			continue
 		}
@@ -265,7 +266,7 @@ func volumes(v any) []JobVolume {
 		m, _ := e.(map[string]any)
 		vol := JobVolume{}
 		vol.Name, _ = m["name"].(string)
-		for _, kind := range sortedKeys(m) {
+		for _, kind := range slices.Sorted(maps.Keys(m)) {
 			if kind == "name" {
 				continue
 			}
@@ -380,13 +381,4 @@ func compact(v any) string {
 		return fmt.Sprint(v)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
