@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -191,9 +192,8 @@ func (opts *SyncOptions) applyPlan(ctx context.Context, p *reconcile.Planned) (*
 	if err := opts.approve(p.Plan); err != nil {
 		return nil, err
 	}
-	progress := ios.ErrOut
+	progress := opts.progress()
 	if opts.Output == "text" {
-		progress = ios.Out
 		fmt.Fprintln(progress)
 	}
 	return reconcile.Apply(ctx, p, reconcile.ApplyOptions{AllowReplace: opts.AllowReplace, Concurrency: opts.Concurrency,
@@ -210,16 +210,22 @@ func (opts *SyncOptions) report(p *plan.Plan, out *reconcile.Outcome) {
 		reportUnmanaged(ios, opts.Output, p)
 		return
 	}
-	progress := ios.ErrOut
-	if opts.Output == "text" {
-		progress = ios.Out
-	}
+	progress := opts.progress()
 	if out.Recorded != nil {
 		fmt.Fprintln(ios.ErrOut, "Error:", ios.mask(out.Recorded.Error()))
 	}
 	fmt.Fprintln(progress)
 	fmt.Fprintln(progress, render.ResultSummary(out.Results))
 	reportUnmanaged(ios, opts.Output, p)
+}
+
+// progress is where the result lines go: stdout with the text plan,
+// stderr when stdout holds a JSON or Markdown document.
+func (opts *SyncOptions) progress() io.Writer {
+	if opts.Output == "text" {
+		return opts.IO.Out
+	}
+	return opts.IO.ErrOut
 }
 
 // approve refuses a replacement without --allow-replace, and asks for
